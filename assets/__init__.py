@@ -1,0 +1,1 @@
+"""Dagster asset definitions for the OBA pipeline."""

@@ -1,0 +1,1 @@
+"""Declarative catalogues: indicators, instruments, spend lines."""

@@ -1,0 +1,1 @@
+"""Data contracts: loading them and running them through Great Expectations."""

@@ -1,0 +1,1 @@
+"""OBA indicators: the calendar of working days and the catalogue-driven indicator engine."""

@@ -1,0 +1,1 @@
+"""Reading local extracts into the warehouse: readers and pseudonymisation."""
