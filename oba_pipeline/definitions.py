@@ -1,0 +1,43 @@
+"""Assembles the Dagster definitions: assets, checks, the refresh job and resources. Nothing else."""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from assets.indicators import indicator_values
+from assets.marts import MART_ASSETS
+from assets.publishing import published_snapshot
+from assets.reference import areas, calendar, registries, reporting_periods
+from assets.sources import SOURCE_ASSETS
+from oba_pipeline.config import SAMPLE_DATA_DIR, Home
+from oba_pipeline.resources import OBASettings
+
+INPUT_DIR_ENV = "OBA_INPUT_DIR"
+REFRESH_JOB = "refresh"
+
+
+def build_definitions(home: Home, input_dir: str) -> dg.Definitions:
+    source_assets = [asset for extract, staged, _ in SOURCE_ASSETS for asset in (extract, staged)]
+    checks = [check for _, _, check in SOURCE_ASSETS]
+    all_assets = [*source_assets, areas, calendar, registries, reporting_periods, *MART_ASSETS,
+                  indicator_values, published_snapshot]
+    # DuckDB allows one writer at a time, so every step of a refresh runs in one process, in order.
+    refresh = dg.define_asset_job(REFRESH_JOB, selection=dg.AssetSelection.all(),
+                                  executor_def=dg.in_process_executor,
+                                  description="Load every extract, validate, compute the indicators and publish.")
+    return dg.Definitions(
+        assets=all_assets,
+        asset_checks=checks,
+        jobs=[refresh],
+        executor=dg.in_process_executor,
+        resources={
+            "oba": OBASettings(home=str(home.root), input_dir=input_dir),
+            "duckdb": DuckDBResource(database=str(home.warehouse)),
+        },
+    )
+
+
+defs = build_definitions(Home.from_env(), os.environ.get(INPUT_DIR_ENV, str(SAMPLE_DATA_DIR)))

@@ -1,0 +1,25 @@
+-- Numerator and denominator of one catalogue entry for every period of one type, for each locality
+-- and for the whole authority (the grouping set without locality).
+-- Placeholders in braces are filled from the indicator catalogue (trusted configuration in the
+-- repository); values are bound parameters.
+with periods as (
+    select period_start, period_end from periods where period_type = $period_type
+),
+
+facts as (
+    select * from {table}
+),
+
+final as (
+    select
+        p.period_start,
+        grouping(f.locality) = 1 as is_authority,
+        f.locality,
+        {numerator} as numerator,
+        {denominator} as denominator
+    from periods as p
+    join facts as f on {in_period}
+    group by grouping sets ((p.period_start, f.locality), (p.period_start))
+)
+
+select * from final

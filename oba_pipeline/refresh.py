@@ -1,0 +1,120 @@
+"""Running a full refresh from Python (what `oba refresh` does) and summarising it for a person."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from oba_pipeline.config import Home
+from oba_pipeline.publish import current_snapshot, read_manifest
+
+log = logging.getLogger(__name__)
+
+DAGSTER_YAML = """\
+telemetry:
+  enabled: false
+"""
+
+
+@dataclass
+class RefreshOutcome:
+    """What a refresh did, in words a data team can act on."""
+
+    success: bool
+    run_id: str
+    snapshot: Path | None
+    failures: list[str] = field(default_factory=list)
+    failed_checks: list[str] = field(default_factory=list)
+    loads: list[dict[str, object]] = field(default_factory=list)
+    rejected_messages: list[str] = field(default_factory=list)
+
+
+def prepare_instance(home: Home) -> dg.DagsterInstance:
+    """A persistent Dagster instance under OBA_HOME, so runs appear in the Dagster UI too."""
+    home.ensure()
+    config = home.dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML, encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(home.dagster_home)
+    return dg.DagsterInstance.get()
+
+
+def run_refresh(home: Home, input_dir: Path, *, log_level: str = "WARNING") -> RefreshOutcome:
+    """Materialise every asset on the extracts in `input_dir`, publishing only if every check passed."""
+    # Imported here: building the definitions imports the asset modules, which is slow for `oba --help`.
+    from oba_pipeline.definitions import REFRESH_JOB, build_definitions
+
+    if not input_dir.is_dir():
+        return RefreshOutcome(success=False, run_id="", snapshot=current_snapshot(home),
+                              failures=[f"The input folder {input_dir} does not exist. Point --input at the folder "
+                                        "holding the night's extracts."])
+    instance = prepare_instance(home)
+    before = current_snapshot(home)
+    defs = build_definitions(home, str(input_dir.resolve()))
+    job = defs.resolve_job_def(REFRESH_JOB)
+    result = job.execute_in_process(
+        instance=instance, raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+    )
+    outcome = RefreshOutcome(success=result.success, run_id=result.run_id, snapshot=current_snapshot(home))
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            error = event.step_failure_data.error
+            message = error.message.strip() if error else "unknown error"
+            # A dagster Failure carries the user-facing description as its message.
+            outcome.failures.append(f"{event.step_key}: {message.removeprefix('dagster._core.definitions.events.Failure: ')}")
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            if evaluation is not None and not evaluation.passed:
+                outcome.failed_checks.append(f"{evaluation.check_name}: {evaluation.description or 'failed'}")
+    if outcome.failed_checks:
+        outcome.success = False
+    outcome.loads, outcome.rejected_messages = _load_summary(home)
+    if outcome.snapshot == before and not outcome.success:
+        log.warning("nothing new was published; the dashboard still serves %s", before.name if before else "nothing")
+    return outcome
+
+
+def _load_summary(home: Home) -> tuple[list[dict[str, object]], list[str]]:
+    import duckdb
+
+    if not home.warehouse.exists():
+        return [], []
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        tables = {row[0] for row in con.execute("select table_name from information_schema.tables").fetchall()}
+        loads = (con.execute("select source, files, rows_read, rows_loaded, rows_rejected from source_loads "
+                             "order by source").pl().to_dicts() if "source_loads" in tables else [])
+        messages = ([row[0] for row in con.execute(
+            "select message from rejected_rows order by source, file, row limit 20").fetchall()]
+            if "rejected_rows" in tables else [])
+    finally:
+        con.close()
+    return loads, messages
+
+
+def describe(outcome: RefreshOutcome) -> str:
+    """A plain-English account of the refresh for the terminal."""
+    lines = []
+    for load in outcome.loads:
+        lines.append(f"  {load['source']:<16} {load['rows_loaded']:>9,} rows loaded, "
+                     f"{load['rows_rejected']:>6,} set aside   ({load['files']})")
+    if outcome.rejected_messages:
+        lines.append("Rows set aside (first 20; all are in rejected_rows and the validation reports):")
+        lines.extend(f"  - {message}" for message in outcome.rejected_messages)
+    for failure in outcome.failures:
+        lines.append(f"FAILED {failure}")
+    for check in outcome.failed_checks:
+        lines.append(f"CHECK FAILED {check}")
+    if outcome.success and outcome.snapshot:
+        manifest = read_manifest(outcome.snapshot)
+        lines.append(f"Published snapshot {manifest['snapshot_id']} (extracts up to {manifest.get('extract_date')}).")
+    elif outcome.snapshot:
+        lines.append(f"Nothing new was published: the dashboard still serves snapshot {outcome.snapshot.name}.")
+    else:
+        lines.append("Nothing was published.")
+    return "\n".join(lines)

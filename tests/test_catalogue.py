@@ -1,0 +1,49 @@
+"""The indicator catalogue: complete enough for OBA, and strict about its own mistakes."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from oba_pipeline.catalogue import CatalogueError, load_catalogue
+from oba_pipeline.catalogue.catalogue import QUADRANTS
+from oba_pipeline.config import CATALOGUE_DIR
+
+
+def test_catalogue_covers_what_a_partnership_needs() -> None:
+    catalogue = load_catalogue()
+    entries = catalogue.indicators
+    assert len(entries) >= 15
+    population = [i for i in entries if i.kind == "population_indicator"]
+    assert len([i for i in population if i.unit == "rate_per_10000"]) >= 2
+    assert all(i.quadrant is None and i.result for i in population)
+    for quadrant in QUADRANTS:
+        assert len([i for i in entries if i.quadrant == quadrant]) >= 2, quadrant
+    assert {i.source for i in entries} == {"referrals", "caseloads", "spend", "family_outcomes"}
+    frame = catalogue.to_frame()
+    assert frame.height == len(entries)
+    assert frame.get_column("definition").str.len_chars().min() > 20  # type: ignore[operator]
+
+
+def _write(tmp_path: Path, mutate) -> Path:  # type: ignore[no-untyped-def]
+    raw = yaml.safe_load((CATALOGUE_DIR / "indicators.yaml").read_text())
+    mutate(raw)
+    path = tmp_path / "indicators.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda raw: raw["indicators"][0].update(polarity="up"), r"entry referral_rate: polarity is 'up'"),
+        (lambda raw: raw["indicators"][0].update(quadrant="how_much"), "population indicators have no quadrant"),
+        (lambda raw: raw["indicators"][4].pop("quadrant"), "entry referrals_received: quadrant is None"),
+        (lambda raw: raw["indicators"][0].update(colour="red"), r"unknown key\(s\) \['colour'\]"),
+        (lambda raw: raw["indicators"][1].update(id="referral_rate"), "appears twice"),
+        (lambda raw: raw["indicators"][0]["calculation"].update(timing="stock"), "needs 'start' and 'end'"),
+    ],
+)
+def test_malformed_catalogue_names_the_entry_and_key(tmp_path: Path, mutate, expected: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(CatalogueError, match=expected):
+        load_catalogue(_write(tmp_path, mutate))
