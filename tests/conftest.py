@@ -1,0 +1,28 @@
+"""Shared test set-up: every test gets a pseudonymisation key and nothing leaks into the repository."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+TEST_KEY = "test-only-key-0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def pseudonym_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("OBA_PSEUDONYM_KEY", TEST_KEY)
+    monkeypatch.delenv("OBA_PSEUDONYM_KEY_FILE", raising=False)
+    return TEST_KEY
+
+
+@pytest.fixture
+def oba_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path / "oba-home"
+    monkeypatch.setenv("OBA_HOME", str(home))
+    yield home

@@ -1,0 +1,53 @@
+"""Publishing: a snapshot becomes live in one step, and readers only ever see whole snapshots."""
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from oba_pipeline.config import Home
+from oba_pipeline.export import NothingPublishedError, export_published
+from oba_pipeline.publish import CURRENT, KEEP_SNAPSHOTS, current_snapshot, publish_tables, read_manifest
+
+
+def table(value: int) -> pl.DataFrame:
+    return pl.DataFrame({"indicator_id": ["referral_rate"], "value": [float(value)]})
+
+
+def test_publish_switches_current_and_keeps_the_last_few(tmp_path: Path) -> None:
+    home = Home(tmp_path)
+    assert current_snapshot(home) is None
+    first = publish_tables(home, {"indicator_values": table(1)}, {"extract_date": "2026-10-31"})
+    assert current_snapshot(home) == first
+    assert read_manifest(first)["tables"] == {"indicator_values": 1}
+    snapshots = [publish_tables(home, {"indicator_values": table(i)}, {}) for i in range(2, 9)]
+    assert current_snapshot(home) == snapshots[-1]
+    kept = [p for p in home.published.iterdir() if p.is_dir()]
+    assert len(kept) == KEEP_SNAPSHOTS
+    con = duckdb.connect(str(snapshots[-1] / "oba.duckdb"), read_only=True)
+    assert con.execute("select value from indicator_values").fetchone() == (8.0,)
+    con.close()
+
+
+def test_a_half_written_snapshot_is_never_current(tmp_path: Path) -> None:
+    home = Home(tmp_path)
+    live = publish_tables(home, {"indicator_values": table(1)}, {})
+    # A refresh killed while writing leaves a hidden partial folder; CURRENT still names the live one.
+    (home.published / ".20990101T000000000000Z.partial").mkdir()
+    assert current_snapshot(home) == live
+    assert (home.published / CURRENT).read_text() == live.name
+
+
+def test_export_every_format(tmp_path: Path) -> None:
+    home = Home(tmp_path / "home")
+    with pytest.raises(NothingPublishedError, match="oba refresh"):
+        export_published(home, tmp_path / "out", "csv")
+    publish_tables(home, {"indicator_values": table(3), "areas": pl.DataFrame({"area_code": ["999"]})}, {})
+    csvs = export_published(home, tmp_path / "csv", "csv")
+    assert sorted(p.name for p in csvs) == ["areas.csv", "indicator_values.csv"]
+    assert pl.read_csv(tmp_path / "csv" / "indicator_values.csv").get_column("value").to_list() == [3.0]
+    parquet = export_published(home, tmp_path / "pq", "parquet")
+    assert pl.read_parquet(parquet[1]).height == 1
+    [workbook] = export_published(home, tmp_path / "xl", "xlsx")
+    assert pl.read_excel(workbook, sheet_name="indicator_values").get_column("value").to_list() == [3.0]
