@@ -47,3 +47,11 @@ def _write(tmp_path: Path, mutate) -> Path:  # type: ignore[no-untyped-def]
 def test_malformed_catalogue_names_the_entry_and_key(tmp_path: Path, mutate, expected: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(CatalogueError, match=expected):
         load_catalogue(_write(tmp_path, mutate))
+
+
+def test_readme_table_is_generated_from_the_catalogue() -> None:
+    from oba_pipeline.catalogue.docs import render_readme
+    from oba_pipeline.config import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert render_readme(readme, load_catalogue()) == readme, "run: python -m oba_pipeline.catalogue.docs"
