@@ -1,0 +1,288 @@
+"""Read-only access to the live published snapshot: the only dashboard module that touches the database.
+
+Every call follows `published/CURRENT`, so a newly published snapshot is used on the next request
+without a restart. Snapshots are complete before CURRENT switches, so a half-written one is never
+seen. Connections are opened read-only and queries bind every value as a parameter.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import polars as pl
+
+from oba_pipeline.config import Home
+from oba_pipeline.publish import SNAPSHOT_DB, current_snapshot, read_manifest
+
+log = logging.getLogger(__name__)
+
+Direction = Literal["up", "down", "flat"]
+Verdict = Literal["better", "worse", "no change", "not judged"]
+
+PERIOD_TYPE_LABELS = {"month": "Monthly", "reporting_year": "Reporting year (April to March)"}
+# The same choices as they read inside a sentence ("Northtown, monthly figures").
+PERIOD_TYPE_PHRASES = {"month": "monthly", "reporting_year": "reporting year (April to March)"}
+
+# Column sets of the frames this module returns, so an empty state has the same shape as a full one.
+AREA_SCHEMA: dict[str, Any] = {"area_code": pl.String, "area_name": pl.String, "area_type": pl.String,
+               "parent_code": pl.String, "display_order": pl.Int64}
+CATALOGUE_SCHEMA: dict[str, Any] = {
+    "indicator_id": pl.String, "name": pl.String, "definition": pl.String, "oba_kind": pl.String,
+    "quadrant": pl.String, "result": pl.String, "service": pl.String, "polarity": pl.String,
+    "unit": pl.String, "unit_label": pl.String, "decimals": pl.Int64, "periods": pl.String,
+    "numerator": pl.String, "denominator": pl.String, "source": pl.String,
+    "disaggregations": pl.String, "display_order": pl.Int64,
+}
+HISTORY_SCHEMA: dict[str, Any] = {"period_label": pl.String, "period_start": pl.Date, "period_end": pl.Date,
+                  "value": pl.Float64, "numerator": pl.Float64, "denominator": pl.Float64,
+                  "status": pl.String}
+SOURCE_SCHEMA: dict[str, Any] = {"source": pl.String, "title": pl.String, "rows_loaded": pl.Int64,
+                 "first_date": pl.Date, "last_date": pl.Date, "loaded_at": pl.Datetime}
+SCORECARD_SCHEMA: dict[str, Any] = {
+    **CATALOGUE_SCHEMA,
+    "periods_available": pl.Int64,
+    "latest_label": pl.String, "latest_status": pl.String, "latest_value": pl.Float64,
+    "prior_label": pl.String, "prior_status": pl.String, "prior_value": pl.Float64,
+    "direction": pl.String, "verdict": pl.String, "run_length": pl.Int64,
+    "recent_values": pl.List(pl.Float64), "recent_statuses": pl.List(pl.String),
+}
+# How many periods a scorecard row carries for its sparkline: a year of months and one more.
+RECENT_PERIODS = 13
+
+# Identifiers are fixed here in code; every value reaches DuckDB as a bound parameter.
+_SQL_AREAS = """
+select area_code, area_name, area_type, parent_code, cast(display_order as bigint) as display_order
+from areas
+order by case when area_type = 'authority' then 0 else 1 end, display_order, area_name
+"""
+_SQL_CATALOGUE = """
+select indicator_id, name, definition, oba_kind, quadrant, result, service, polarity, unit,
+       unit_label, cast(decimals as bigint) as decimals, periods, numerator, denominator, source,
+       disaggregations, cast(display_order as bigint) as display_order
+from indicators
+order by display_order, indicator_id
+"""
+_SQL_PERIOD_TYPES = "select distinct period_type from indicator_values"
+_SQL_AREA_VALUES = """
+select indicator_id, period_label, period_start, period_end, value, status
+from indicator_values
+where area_code = $area_code and period_type = $period_type
+order by indicator_id, period_start
+"""
+_SQL_HISTORY = """
+select period_label, period_start, period_end, value, numerator, denominator, status
+from indicator_values
+where indicator_id = $indicator_id and area_code = $area_code and period_type = $period_type
+order by period_start
+"""
+_SQL_SOURCES = """
+select source, title, cast(rows_loaded as bigint) as rows_loaded, first_date, last_date, loaded_at
+from sources
+order by source
+"""
+
+
+@dataclass
+class _Snapshot:
+    """One open read-only connection to one snapshot, with its manifest."""
+
+    folder: Path
+    connection: duckdb.DuckDBPyConnection
+    manifest: dict[str, Any]
+
+
+class _SnapshotCache:
+    """Keeps one connection per OBA home, re-opened when `published/CURRENT` names another snapshot.
+
+    The server answers requests on several threads: a DuckDB connection must not be shared between
+    threads, so each query runs on its own cursor, and the lock only guards the swap of snapshots.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[Path, _Snapshot] = {}
+
+    def get(self, home: Home) -> _Snapshot | None:
+        folder = current_snapshot(home)
+        with self._lock:
+            held = self._open.get(home.root)
+            if folder is None:
+                if held is not None:
+                    self._open.pop(home.root)
+                return None
+            if held is not None and held.folder == folder:
+                return held
+            snapshot = _Snapshot(
+                folder=folder,
+                connection=duckdb.connect(str(folder / SNAPSHOT_DB), read_only=True),
+                manifest=read_manifest(folder),
+            )
+            # The old connection is dropped, not closed: a request on another thread may still be
+            # reading through a cursor on it. It is released once nothing refers to it.
+            self._open[home.root] = snapshot
+            log.info("dashboard now reads snapshot %s", folder.name)
+            return snapshot
+
+
+_CACHE = _SnapshotCache()
+
+
+@contextmanager
+def _cursor(home: Home) -> Iterator[duckdb.DuckDBPyConnection | None]:
+    snapshot = _CACHE.get(home)
+    if snapshot is None:
+        yield None
+        return
+    cursor = snapshot.connection.cursor()
+    try:
+        yield cursor
+    finally:
+        cursor.close()
+
+
+def _frame(home: Home, sql: str, params: dict[str, Any], schema: dict[str, Any]) -> pl.DataFrame:
+    """Run one query on the live snapshot; an empty frame of `schema` when there is nothing to read."""
+    with _cursor(home) as cursor:
+        if cursor is None:
+            return pl.DataFrame(schema=schema)
+        try:
+            frame = cursor.execute(sql, params).pl()
+        except duckdb.CatalogException as exc:
+            # A snapshot published without this table (an earlier pipeline version): show the
+            # empty state for this part of the page rather than failing the whole page.
+            log.warning("published snapshot has no table for this query: %s", exc)
+            return pl.DataFrame(schema=schema)
+    return frame.cast({name: dtype for name, dtype in schema.items() if name in frame.columns})
+
+
+def snapshot_info(home: Home) -> dict[str, Any] | None:
+    """The live snapshot's manifest (id, published_at, extract_date, authority, tables), or None."""
+    snapshot = _CACHE.get(home)
+    if snapshot is None:
+        return None
+    return {**snapshot.manifest, "folder": str(snapshot.folder)}
+
+
+def areas(home: Home) -> pl.DataFrame:
+    """Every area: the authority first, then its localities in display order."""
+    return _frame(home, _SQL_AREAS, {}, AREA_SCHEMA)
+
+
+def catalogue(home: Home) -> pl.DataFrame:
+    """The published indicator catalogue in display order."""
+    return _frame(home, _SQL_CATALOGUE, {}, CATALOGUE_SCHEMA)
+
+
+def indicator(home: Home, indicator_id: str) -> dict[str, Any] | None:
+    """One catalogue entry as a dict, or None when the snapshot has no such entry."""
+    found = catalogue(home).filter(pl.col("indicator_id") == indicator_id)
+    return found.row(0, named=True) if found.height else None
+
+
+def period_types(home: Home) -> list[str]:
+    """The period types that have figures, months first."""
+    frame = _frame(home, _SQL_PERIOD_TYPES, {}, {"period_type": pl.String})
+    present = set(frame.get_column("period_type").to_list())
+    return [kind for kind in PERIOD_TYPE_LABELS if kind in present]
+
+
+def sources(home: Home) -> pl.DataFrame:
+    """What each source extract held when the snapshot was built (freshness of the data)."""
+    return _frame(home, _SQL_SOURCES, {}, SOURCE_SCHEMA)
+
+
+def history(home: Home, indicator_id: str, area_code: str, period_type: str) -> pl.DataFrame:
+    """Every period of one indicator for one area, oldest first, with its status."""
+    params = {"indicator_id": indicator_id, "area_code": area_code, "period_type": period_type}
+    return _frame(home, _SQL_HISTORY, params, HISTORY_SCHEMA)
+
+
+@dataclass(frozen=True)
+class Trend:
+    """How the latest figure moved from the one before, judged by the measure's polarity."""
+
+    direction: Direction | None
+    verdict: Verdict | None
+    run_length: int
+
+
+def judge_trend(values: Sequence[float | None], statuses: Sequence[str], polarity: str,
+                decimals: int) -> Trend:
+    """The latest movement of a series (oldest first) and how many periods in a row it has held.
+
+    Values are compared at their published precision, so a change too small to show is "no change".
+    A suppressed or missing figure breaks the run: a trend is never drawn across a gap.
+    """
+    steps: list[Direction | None] = []
+    for index in range(1, len(values)):
+        before, after = values[index - 1], values[index]
+        if statuses[index - 1] != "ok" or statuses[index] != "ok" or before is None or after is None:
+            steps.append(None)
+            continue
+        before_r, after_r = round(before, decimals), round(after, decimals)
+        steps.append("up" if after_r > before_r else "down" if after_r < before_r else "flat")
+    if not steps or steps[-1] is None:
+        return Trend(direction=None, verdict=None, run_length=0)
+    direction = steps[-1]
+    run = 0
+    for step in reversed(steps):
+        if step != direction:
+            break
+        run += 1
+    return Trend(direction=direction, verdict=verdict_for(direction, polarity), run_length=run)
+
+
+def verdict_for(direction: Direction, polarity: str) -> Verdict:
+    """Whether a movement is good news for a measure of this polarity."""
+    if direction == "flat":
+        return "no change"
+    if polarity == "neutral":
+        return "not judged"
+    went_up = direction == "up"
+    return "better" if went_up == (polarity == "higher_is_better") else "worse"
+
+
+def scorecard_rows(home: Home, area_code: str, period_type: str) -> pl.DataFrame:
+    """One row per catalogue entry: latest and prior figures for the area and period type, and trend.
+
+    Every catalogue entry appears, including those with no figures for this period type (their
+    latest_* columns are null), so nothing silently drops off the scorecard.
+    """
+    entries = catalogue(home)
+    values = _frame(home, _SQL_AREA_VALUES, {"area_code": area_code, "period_type": period_type},
+                    {"indicator_id": pl.String, **HISTORY_SCHEMA})
+    series = values.group_by("indicator_id", maintain_order=True).agg(
+        pl.col("period_label"), pl.col("value"), pl.col("status"))
+    by_id = {row["indicator_id"]: row for row in series.iter_rows(named=True)}
+    # A plain loop over catalogue entries (tens of rows): the run-length logic reads more clearly
+    # as Python than as list expressions, and judge_trend is tested on its own.
+    rows: list[dict[str, Any]] = []
+    for entry in entries.iter_rows(named=True):
+        found = by_id.get(entry["indicator_id"])
+        labels: list[str] = found["period_label"] if found else []
+        vals: list[float | None] = found["value"] if found else []
+        stats: list[str] = found["status"] if found else []
+        trend = judge_trend(vals, stats, entry["polarity"], int(entry["decimals"] or 0))
+        rows.append({
+            **entry,
+            "periods_available": len(labels),
+            "latest_label": labels[-1] if labels else None,
+            "latest_status": stats[-1] if stats else None,
+            "latest_value": vals[-1] if vals and stats[-1] == "ok" else None,
+            "prior_label": labels[-2] if len(labels) > 1 else None,
+            "prior_status": stats[-2] if len(stats) > 1 else None,
+            "prior_value": vals[-2] if len(vals) > 1 and stats[-2] == "ok" else None,
+            "direction": trend.direction,
+            "verdict": trend.verdict,
+            "run_length": trend.run_length,
+            "recent_values": vals[-RECENT_PERIODS:],
+            "recent_statuses": stats[-RECENT_PERIODS:],
+        })
+    return pl.DataFrame(rows, schema=SCORECARD_SCHEMA)

@@ -1,0 +1,61 @@
+"""The page frame every dashboard page shares: skip link, header with navigation, main area, footer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import dash
+from dash import dcc, html
+
+OGL_LINE = "Contains public sector information licensed under the Open Government Licence v3.0."
+OGL_URL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
+
+# The standard Dash page with a language set (screen readers need it) and without the extra
+# <footer> Dash wraps its scripts in, which would be read as a second page footer.
+INDEX_STRING = """<!DOCTYPE html>
+<html lang="en-GB">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+    </head>
+    <body>
+        {%app_entry%}
+        {%config%}
+        {%scripts%}
+        {%renderer%}
+    </body>
+</html>"""
+
+
+def aria(**attributes: str) -> dict[str, Any]:
+    """ARIA attributes as keyword arguments for a Dash component: aria(label="x") -> {"aria-label": "x"}."""
+    return {f"aria-{name.replace('_', '-')}": value for name, value in attributes.items()}
+
+
+def navigation(pages: Iterable[Mapping[str, Any]]) -> html.Nav:
+    """Links to every registered page, in the order the pages were registered."""
+    items = [html.Li(dcc.Link(page["name"], href=page["relative_path"], className="oba-nav__link"))
+             for page in pages]
+    return html.Nav(html.Ul(items, className="oba-nav__list"), className="oba-nav",
+                    **aria(label="Dashboard pages"))
+
+
+def shell() -> html.Div:
+    """The whole page around `dash.page_container`; built per request so new pages appear in the menu."""
+    return html.Div([
+        html.A("Skip to main content", href="#main-content", className="oba-skip-link"),
+        html.Header(html.Div([
+            html.A("OBA toolkit", href="/", className="oba-header__title"),
+            html.Span("Outcomes-Based Accountability for children's services", className="oba-header__strap"),
+        ], className="oba-width oba-header__inner"), className="oba-header"),
+        html.Div(navigation(dash.page_registry.values()), className="oba-width"),
+        html.Main(dash.page_container, id="main-content", className="oba-width oba-main", tabIndex="-1"),
+        html.Footer(html.Div([
+            html.P([OGL_LINE, " ", html.A("Read the licence", href=OGL_URL, className="oba-footer__link")]),
+            html.P("Figures marked c are suppressed to protect confidentiality, z are not applicable, "
+                   "and x are not available."),
+        ], className="oba-width"), className="oba-footer"),
+    ])
