@@ -1,0 +1,115 @@
+"""Running a compiled suite over a pandas frame in one offline, in-memory Great Expectations context.
+
+The context, data source and batch definition are made once per process (making them costs far more
+than a small validation); a lock keeps concurrent callers from sharing the suite store mid-run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from great_expectations import ExpectationSuite
+    from great_expectations.core.batch_definition import BatchDefinition
+    from great_expectations.data_context import AbstractDataContext
+
+log = logging.getLogger(__name__)
+
+INDEX_COLUMNS = ["_source_file", "_source_row"]
+_LOCK = threading.Lock()
+
+
+@dataclass
+class SuiteResult:
+    """One expectation's outcome: its meta (rule wording), counts and the rows it found unexpected."""
+
+    kind: str
+    meta: dict[str, Any]
+    success: bool
+    element_count: int
+    unexpected_count: int
+    rows: pl.DataFrame = field(repr=False)  # _source_file, _source_row of every unexpected row
+
+
+@lru_cache(maxsize=1)
+def _runtime() -> tuple[AbstractDataContext, BatchDefinition]:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    # Progress bars would write to stderr from inside Dagster runs and tests.
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    source = context.data_sources.add_pandas(name="oba_extracts")
+    asset = source.add_dataframe_asset(name="extract")
+    return context, asset.add_batch_definition_whole_dataframe("whole_extract")
+
+
+def run_suite(suite: ExpectationSuite, frame: pd.DataFrame) -> list[SuiteResult]:
+    """Validate `frame` (which must hold `_source_file` and `_source_row`) against `suite`."""
+    import great_expectations as gx
+
+    # GX reports the unexpected rows' pandas index. Naming `_source_file`/`_source_row` as
+    # unexpected_index_column_names gives the same rows, but GX then looks each failing row up one at a
+    # time (100,000 referrals with 15,000 failing rows: 8.4 s instead of 5.7 s). The default position
+    # index comes back as one list, and polars maps positions to file and row.
+    frame = frame.reset_index(drop=True)
+    result_format = {"result_format": "COMPLETE", "return_unexpected_index_query": False}
+    with _LOCK:
+        context, batch_definition = _runtime()
+        # Suites are stored by name; a run-unique name keeps one run from replacing another's, and the
+        # caller's suite keeps its own name afterwards.
+        own_name = suite.name
+        suite.name = f"{own_name}.{uuid.uuid4().hex[:12]}"
+        stored = context.suites.add(suite)
+        try:
+            definition = gx.ValidationDefinition(name=stored.name, data=batch_definition, suite=stored)
+            outcome = definition.run(batch_parameters={"dataframe": frame}, result_format=result_format)
+        finally:
+            context.suites.delete(stored.name)
+            suite.name = own_name
+            # The in-memory results store keeps every run's full results (all unexpected values) for the
+            # life of the process; the caller gets them back, so a long-lived process need not hold them.
+            store = context.validation_results_store
+            for key in store.list_keys():
+                store.remove_key(key)
+
+    locations = pl.from_pandas(frame[INDEX_COLUMNS]).with_columns(
+        pl.col("_source_file").cast(pl.Utf8), pl.col("_source_row").cast(pl.Int64)
+    )
+    results = []
+    for item in outcome.results:
+        config = item.expectation_config
+        assert config is not None  # GX fills it for every result of a suite run
+        info = item.exception_info or {}
+        if info.get("raised_exception"):
+            raise RuntimeError(
+                f"Great Expectations could not evaluate {config.type} {config.kwargs}: "
+                f"{info.get('exception_message')}"
+            )
+        result = item.result or {}
+        results.append(
+            SuiteResult(
+                kind=config.type,
+                meta=dict(config.meta or {}),
+                success=bool(item.success),
+                element_count=int(result.get("element_count", len(frame))),
+                unexpected_count=int(result.get("unexpected_count", 0) or 0),
+                rows=_rows_at(locations, result.get("unexpected_index_list") or []),
+            )
+        )
+    return results
+
+
+def _rows_at(locations: pl.DataFrame, positions: list[int]) -> pl.DataFrame:
+    """`_source_file` and `_source_row` of the rows at the given positions of the validated frame."""
+    return locations[pl.Series(positions, dtype=pl.Int64).to_numpy()] if positions else locations.clear()
