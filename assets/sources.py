@@ -127,7 +127,10 @@ def build_source_assets(source: str) -> tuple[dg.AssetsDefinition, dg.AssetsDefi
         report = write_report(outcome, home.reports / "validation" / f"{source}.html")
         _keep_rejected_for_data_team(home.landing / context.run_id / source, raw, outcome)
         for message in outcome.messages(limit=MAX_MESSAGES_LOGGED):
-            context.log.warning(message)
+            context.log.info(message)
+        if outcome.rejected_row_count:
+            context.log.warning(f"{contract.source}: {outcome.rejected_row_count} of {outcome.rows_read} rows set aside; "
+                                f"see rejected_rows and {report}")
         by_rule = (outcome.rejected.group_by("rule").len().sort("rule").rows() if outcome.rejected.height else [])
         return dg.MaterializeResult(metadata={
             "rows_read": outcome.rows_read, "rows_loaded": staged_rows.height,
