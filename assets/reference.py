@@ -4,8 +4,8 @@
 from datetime import date
 
 import dagster as dg
-from dagster import AssetExecutionContext
 import polars as pl
+from dagster import AssetExecutionContext
 from dagster_duckdb import DuckDBResource
 
 from assets.tables import read_table, replace_table

@@ -17,8 +17,8 @@ import shutil
 from datetime import date
 
 import dagster as dg
-from dagster import AssetExecutionContext
 import polars as pl
+from dagster import AssetExecutionContext
 from dagster_duckdb import DuckDBResource
 
 from assets.tables import read_table, replace_rows, replace_table
@@ -129,8 +129,8 @@ def build_source_assets(source: str) -> tuple[dg.AssetsDefinition, dg.AssetsDefi
         for message in outcome.messages(limit=MAX_MESSAGES_LOGGED):
             context.log.info(message)
         if outcome.rejected_row_count:
-            context.log.warning(f"{contract.source}: {outcome.rejected_row_count} of {outcome.rows_read} rows set aside; "
-                                f"see rejected_rows and {report}")
+            context.log.warning(f"{contract.source}: {outcome.rejected_row_count} of {outcome.rows_read} rows "
+                                f"set aside; see rejected_rows and {report}")
         by_rule = (outcome.rejected.group_by("rule").len().sort("rule").rows() if outcome.rejected.height else [])
         return dg.MaterializeResult(metadata={
             "rows_read": outcome.rows_read, "rows_loaded": staged_rows.height,

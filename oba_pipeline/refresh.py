@@ -66,7 +66,8 @@ def run_refresh(home: Home, input_dir: Path, *, log_level: str = "WARNING") -> R
             error = event.step_failure_data.error
             message = error.message.strip() if error else "unknown error"
             # A dagster Failure carries the user-facing description as its message.
-            outcome.failures.append(f"{event.step_key}: {message.removeprefix('dagster._core.definitions.events.Failure: ')}")
+            message = message.removeprefix("dagster._core.definitions.events.Failure: ")
+            outcome.failures.append(f"{event.step_key}: {message}")
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
             if evaluation is not None and not evaluation.passed:
