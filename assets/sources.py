@@ -14,7 +14,7 @@ For every source there is:
 import dataclasses
 import hashlib
 import shutil
-from datetime import date
+from datetime import UTC, date, datetime
 
 import dagster as dg
 import polars as pl
@@ -189,9 +189,10 @@ def _load_summary(contract: Contract, raw: pl.DataFrame, outcome: object, staged
         "source": [contract.source], "title": [contract.title], "files": [files],
         "rows_read": [outcome.rows_read], "rows_loaded": [staged.height],  # type: ignore[attr-defined]
         "rows_rejected": [outcome.rejected_row_count],  # type: ignore[attr-defined]
-        "first_date": [first], "last_date": [last],
+        "first_date": [first], "last_date": [last], "loaded_at": [datetime.now(UTC).replace(tzinfo=None)],
     }, schema={"source": pl.Utf8, "title": pl.Utf8, "files": pl.Utf8, "rows_read": pl.Int64,
-               "rows_loaded": pl.Int64, "rows_rejected": pl.Int64, "first_date": pl.Date, "last_date": pl.Date})
+               "rows_loaded": pl.Int64, "rows_rejected": pl.Int64, "first_date": pl.Date, "last_date": pl.Date,
+               "loaded_at": pl.Datetime("us")})
 
 
 def _keep_rejected_for_data_team(folder: object, raw: pl.DataFrame, outcome: object) -> None:

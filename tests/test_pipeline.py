@@ -74,6 +74,23 @@ def test_sample_rates_are_in_line_with_published_statistics(sample_home: Home) -
     assert 200 < latest("cin_rate") < 500
 
 
+def test_dashboard_reads_the_real_snapshot(sample_home: Home) -> None:
+    from dashboards import data
+
+    areas = data.areas(sample_home)
+    assert areas.height >= 2
+    catalogue = load_catalogue()
+    for area in areas.get_column("area_code"):
+        for period_type in ("month", "reporting_year"):
+            rows = data.scorecard_rows(sample_home, area, period_type)
+            assert rows.height == len(catalogue.indicators), (area, period_type)
+    sources = data.sources(sample_home)
+    assert set(sources.get_column("source")) >= {"referrals", "caseloads", "spend", "family_outcomes"}
+    assert sources.get_column("loaded_at").null_count() == 0
+    history = data.history(sample_home, "referral_rate", areas.get_column("area_code")[0], "month")
+    assert history.height >= 60
+
+
 def test_no_identifier_or_date_of_birth_travels_past_landing(sample_home: Home) -> None:
     raw = pl.read_csv(SAMPLE_DATA_DIR / "referrals.csv", infer_schema=False)
     child_ids = set(raw.get_column("child_id").drop_nulls().head(500))
