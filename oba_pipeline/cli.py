@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -79,7 +80,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     home = Home.from_env()
     print(f"Dashboard: http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
-    serve(home, host=args.host, port=args.port)
+    _interrupt_on_signals()
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(home, host=args.host, port=args.port)
     return 0
 
 
@@ -127,6 +130,7 @@ def _demo(args: argparse.Namespace) -> int:
     if args.no_serve:
         return 0
     prepare_instance(home)
+    _interrupt_on_signals()
     env = {**os.environ, "OBA_INPUT_DIR": str(SAMPLE_DATA_DIR), "DAGSTER_HOME": str(home.dagster_home)}
     dagster = subprocess.Popen(
         [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(args.dagster_port),
@@ -159,9 +163,17 @@ def _wait_for(url: str, timeout: float) -> None:
     log.warning("%s did not answer within %.0f s; see the logs folder", url, timeout)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    import signal
+def _interrupt_on_signals() -> None:
+    """Make SIGTERM and SIGINT stop the servers cleanly, even when the parent started us with them ignored."""
 
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, interrupt)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
     try:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=15)
