@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,3 +27,17 @@ def oba_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     home = tmp_path / "oba-home"
     monkeypatch.setenv("OBA_HOME", str(home))
     yield home
+
+
+@pytest.fixture
+def app_engine(tmp_path: Path) -> Iterator[Any]:
+    """An empty application database with every table created. Tests of the application database use
+    this fixture so they can run against each supported backend (SQLite here)."""
+    from oba_pipeline.appdb import create_schema, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'app.sqlite'}")
+    create_schema(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()

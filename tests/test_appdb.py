@@ -2,7 +2,7 @@
 
 from sqlalchemy import select
 
-from oba_pipeline.appdb import AuditEvent, app_db_url, create_schema, make_engine, record_audit, session_scope
+from oba_pipeline.appdb import AuditEvent, app_db_url, create_schema, record_audit, session_scope
 from oba_pipeline.config import Home
 
 
@@ -17,9 +17,8 @@ def test_env_url_wins(tmp_path, monkeypatch):
     assert app_db_url(Home(tmp_path)).startswith("postgresql+psycopg://")
 
 
-def test_audit_round_trip_and_rollback(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'app.sqlite'}")
-    create_schema(engine)
+def test_audit_round_trip_and_rollback(app_engine):
+    engine = app_engine
     create_schema(engine)  # idempotent
     with session_scope(engine) as session:
         record_audit(session, "alice", "view", "LOC-N", page="scorecard")

@@ -7,123 +7,28 @@ axe-core accessibility rules in the page.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import browser_support
 import pytest
+from browser_support import open_page, serious_violations
 from dashboard_fixtures import INDICATORS, publish_sample
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SERVER_START_SECONDS = 60
+pytestmark = browser_support.MARKS
+expect = browser_support.playwright_api().expect
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"Chromium not installed at {CHROMIUM} "
-                       "(apt-get install chromium); browser tests need it"),
-]
-
-# Imported after the skip marker so a machine without the browser packages still collects the module.
-playwright_sync = pytest.importorskip("playwright.sync_api")
-axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
-expect = playwright_sync.expect
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until_answering(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    """Poll the server until it answers; fail with its log if it exits or never answers."""
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"dashboard server exited with {process.returncode}:\n{log_path.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.2)  # polling a server that is still starting, not waiting on the page
-    pytest.fail(f"dashboard server did not answer {url} within {SERVER_START_SECONDS}s:\n"
-                f"{log_path.read_text()}")
-
-
-@pytest.fixture(scope="module")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A dashboard server over the sample snapshot, started and stopped by its process group id."""
-    root = tmp_path_factory.mktemp("dashboard-browser")
-    home = publish_sample(root / "home")
-    port = free_port()
-    log_path = root / "server.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "dashboards", "--home", str(home.root), "--host", "127.0.0.1",
-             "--port", str(port)],
-            cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_answering(url, process, log_path)
-        yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_sync.sync_playwright() as playwright:
-        # A non-persistent launch gets a fresh, throw-away profile of its own.
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+server_url = browser_support.server_fixture(lambda root: publish_sample(root / "home"))
+browser = browser_support.browser_fixture()
 
 
 @pytest.fixture()
 def page(browser: Any, server_url: str) -> Iterator[Any]:
-    """A fresh page on the scorecard; after the test, the console must hold no errors."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    tab = context.new_page()
-    problems: list[str] = []
-    foreign: list[str] = []
-    tab.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
-    tab.on("pageerror", lambda error: problems.append(str(error)))
-    tab.on("request", lambda request: foreign.append(request.url)
-           if not request.url.startswith(server_url) and not request.url.startswith("data:") else None)
-    tab.goto(server_url)
-    expect(tab.locator("#scorecard-status")).to_contain_text("Showing Northtown", timeout=30_000)
-    try:
+    """A fresh page on the scorecard, checked for console errors and foreign requests afterwards."""
+    with open_page(browser, server_url) as tab:
+        expect(tab.locator("#scorecard-status")).to_contain_text("Showing Northtown", timeout=30_000)
         yield tab
-        assert problems == [], f"browser console errors: {problems}"
-        assert foreign == [], f"requests left the machine: {foreign}"
-    finally:
-        context.close()
-
-
-def serious_violations(tab: Any) -> list[str]:
-    results = axe_module.Axe().run(tab)
-    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def choose_area(tab: Any, label: str) -> None:

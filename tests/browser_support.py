@@ -1,0 +1,150 @@
+"""What every real-browser test of the dashboard shares: a server started as users start it, headless
+Chromium from Debian, pages that fail on console errors or requests leaving the machine, and axe-core.
+
+Use it from a test module like this:
+
+    pytestmark = browser_support.MARKS
+    server = browser_support.server_fixture(lambda root: publish_sample(root / "home"))
+    browser = browser_support.browser_fixture()
+
+    def test_x(browser, server):
+        with browser_support.open_page(browser, server, "/some-page") as tab: ...
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from oba_pipeline.config import Home
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SERVER_START_SECONDS = 60
+
+MARKS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"Chromium not installed at {CHROMIUM} "
+                       "(apt-get install chromium); browser tests need it"),
+]
+
+
+def playwright_api() -> Any:
+    return pytest.importorskip("playwright.sync_api")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_answering(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    """Poll the server until it answers; fail with its log if it exits or never answers."""
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"dashboard server exited with {process.returncode}:\n{log_path.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.2)  # polling a server that is still starting, not waiting on the page
+    pytest.fail(f"dashboard server did not answer {url} within {SERVER_START_SECONDS}s:\n"
+                f"{log_path.read_text()}")
+
+
+@contextmanager
+def dashboard_server(home: Home, log_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """`python -m dashboards` over a home, started in its own process group and stopped by its id."""
+    port = free_port()
+    env = {**os.environ, **(extra_env or {})}
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dashboards", "--home", str(home.root), "--host", "127.0.0.1",
+             "--port", str(port)],
+            cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True, env=env,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until_answering(url, process, log_path)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def server_fixture(make_home: Callable[[Path], Home], name: str = "dashboard-browser") -> Any:
+    """A module-scoped fixture yielding the base URL of a dashboard over the home `make_home` builds."""
+
+    @pytest.fixture(scope="module")
+    def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+        root = tmp_path_factory.mktemp(name)
+        home = make_home(root)
+        with dashboard_server(home, root / "server.log") as url:
+            yield url
+
+    return server
+
+
+def browser_fixture() -> Any:
+    """A module-scoped headless Chromium (a fresh throw-away profile per launch)."""
+
+    @pytest.fixture(scope="module")
+    def browser() -> Iterator[Any]:
+        with playwright_api().sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                yield chromium
+            finally:
+                chromium.close()
+
+    return browser
+
+
+@contextmanager
+def open_page(browser: Any, server_url: str, path: str = "/") -> Iterator[Any]:
+    """A fresh page at `path`; when the block ends, the console must hold no errors and no request may
+    have left the machine."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    tab = context.new_page()
+    problems: list[str] = []
+    foreign: list[str] = []
+    tab.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    tab.on("pageerror", lambda error: problems.append(str(error)))
+    tab.on("request", lambda request: foreign.append(request.url)
+           if not request.url.startswith(server_url) and not request.url.startswith("data:") else None)
+    try:
+        tab.goto(server_url.rstrip("/") + path)
+        yield tab
+        assert problems == [], f"browser console errors: {problems}"
+        assert foreign == [], f"requests left the machine: {foreign}"
+    finally:
+        context.close()
+
+
+def serious_violations(tab: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page as it stands."""
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright")
+    results = axe.Axe().run(tab)
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
