@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="write every published table to a folder")
     export.add_argument("--format", choices=("csv", "parquet", "xlsx"), default="csv")
+    export.add_argument("--audience", choices=("standard", "public"), default="standard",
+                        help="standard (default) or the public subset under the stricter public profile")
     export.add_argument("dir", type=Path)
     export.set_defaults(handler=_export)
 
@@ -63,7 +65,90 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--scale", default="sample", help="sample (default) or tiny")
     generate.add_argument("dir", type=Path)
     generate.set_defaults(handler=_generate)
+
+    _users_parser(commands)
     return parser
+
+
+def _users_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`oba users ...`: dashboard accounts and roles (stored in the application database)."""
+    from oba_pipeline.appdb.accounts import ROLES
+
+    users = commands.add_parser("users", help="dashboard accounts: add, list, role, reset-password, remove")
+    actions = users.add_subparsers(required=True, metavar="ACTION")
+    roles = ", ".join(ROLES)
+    add = actions.add_parser("add", help="add an account")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=list(ROLES), help=f"one of {roles}")
+    add.add_argument("--area", action="append", default=[], help="area code (partnership members; repeatable)")
+    add.add_argument("--password-stdin", action="store_true", required=True,
+                     help="read the password from standard input (never from the command line)")
+    add.set_defaults(handler=_users, action="add")
+    listing = actions.add_parser("list", help="list accounts and roles")
+    listing.set_defaults(handler=_users, action="list")
+    role = actions.add_parser("role", help="change an account's role (and areas)")
+    role.add_argument("username")
+    role.add_argument("role", choices=list(ROLES))
+    role.add_argument("--area", action="append", default=[])
+    role.set_defaults(handler=_users, action="role")
+    reset = actions.add_parser("reset-password", help="set a new password, read from standard input")
+    reset.add_argument("username")
+    reset.add_argument("--password-stdin", action="store_true", required=True)
+    reset.set_defaults(handler=_users, action="reset-password")
+    remove = actions.add_parser("remove", help="remove an account")
+    remove.add_argument("username")
+    remove.set_defaults(handler=_users, action="remove")
+
+
+def _users(args: argparse.Namespace) -> int:
+    import getpass
+
+    from oba_pipeline.appdb import accounts, create_schema, make_engine, record_audit, session_scope
+
+    engine = make_engine(home=Home.from_env())
+    create_schema(engine)
+    actor = f"cli:{getpass.getuser()}"
+    try:
+        with session_scope(engine) as session:
+            if args.action == "list":
+                for view in accounts.list_accounts(session):
+                    areas = f"  areas: {', '.join(view.areas)}" if view.areas else ""
+                    print(f"{view.username:<24} {view.role:<20}{areas}")
+                return 0
+            if args.action == "add":
+                view = accounts.add_account(session, args.username, args.role, _read_password(),
+                                            tuple(args.area))
+                record_audit(session, actor, "account_add", view.username, role=view.role, areas=list(view.areas))
+                print(f"Added {view.username} ({view.role}).")
+            elif args.action == "role":
+                view = accounts.change_role(session, args.username, args.role, tuple(args.area))
+                record_audit(session, actor, "account_role", view.username, role=view.role, areas=list(view.areas))
+                print(f"{view.username} is now {view.role}.")
+            elif args.action == "reset-password":
+                view = accounts.reset_password(session, args.username, _read_password())
+                record_audit(session, actor, "account_password_reset", view.username)
+                print(f"New password set for {view.username}.")
+            elif args.action == "remove":
+                accounts.remove_account(session, args.username)
+                record_audit(session, actor, "account_remove", args.username.strip().lower())
+                print(f"Removed {args.username}.")
+    except accounts.AccountError as error:
+        print(error, file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _read_password() -> str:
+    """The password from standard input: the first line, without its line ending."""
+    from oba_pipeline.appdb.accounts import AccountError
+
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        raise AccountError("No password on standard input: pipe it in, e.g. "
+                           "`read -rs PW && printf '%s\\n' \"$PW\" | oba users add NAME --role ROLE --password-stdin`.")
+    return line
 
 
 def _refresh(args: argparse.Namespace) -> int:
@@ -87,16 +172,34 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from oba_pipeline.export import NothingPublishedError, export_published
+    from oba_pipeline.export import DisclosureBreachError, NothingPublishedError, export_published
 
+    home = Home.from_env()
     try:
-        written = export_published(Home.from_env(), args.dir, args.format)
-    except NothingPublishedError as error:
+        written = export_published(home, args.dir, args.format, audience=args.audience)
+    except (NothingPublishedError, DisclosureBreachError) as error:
         print(error, file=sys.stderr)
         return 1
+    _audit_cli(home, "export", str(args.dir.resolve()), format=args.format, audience=args.audience,
+               files=[p.name for p in written])
     for path in written:
         print(path)
     return 0
+
+
+def _audit_cli(home: Home, action: str, target: str, **detail: object) -> None:
+    """Record a command-line action in the application database's audit trail."""
+    import getpass
+
+    from oba_pipeline.appdb import create_schema, make_engine, record_audit, session_scope
+
+    engine = make_engine(home=home)
+    try:
+        create_schema(engine)
+        with session_scope(engine) as session:
+            record_audit(session, f"cli:{getpass.getuser()}", action, target, **detail)
+    finally:
+        engine.dispose()
 
 
 def _generate(args: argparse.Namespace) -> int:
