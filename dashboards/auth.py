@@ -197,7 +197,8 @@ def install(app: dash.Dash, home: Home) -> None:
                 record_audit(session, view.username, "sign_in", "", role=view.role,
                              address=flask.request.remote_addr or "")
         if view is None:
-            return _sign_in_page(target, error="The username or password is not right. Check them and try again."), 401
+            # 200 with the form again (a page, not an HTTP authentication challenge); still counted by the limiter.
+            return _sign_in_page(target, error="The username or password is not right. Check them and try again.")
         flask.session.clear()  # a fresh session on sign-in, so an earlier one cannot be carried over
         login_user(_User(view))
         return flask.redirect(target)
