@@ -41,6 +41,9 @@ ENGINE_KEY = "OBA_APP_ENGINE"
 AUTH_KEY = "OBA_AUTH"
 # Failed sign-ins allowed per client address (successful ones are not counted).
 SIGN_IN_LIMIT_ENV = "OBA_SIGN_IN_LIMIT"
+# Single sign-on through an authenticating proxy (e.g. oauth2-proxy with Microsoft Entra ID): the header
+# the proxy sets to the signed-in person's username. Only for a dashboard reachable through that proxy alone.
+TRUSTED_HEADER_ENV = "OBA_TRUSTED_USER_HEADER"
 DEFAULT_SIGN_IN_LIMIT = "10 per minute;50 per hour"
 # Static files need no account: they hold no data.
 OPEN_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico", "/favicon.ico")
@@ -164,6 +167,11 @@ def install(app: dash.Dash, home: Home) -> None:
             view = accounts.get_account(session, int(user_id))
         return _User(view) if view else None
 
+    trusted_header = os.environ.get(TRUSTED_HEADER_ENV, "").strip()
+    if trusted_header:
+        log.warning("accepting the username in the %s header from the authenticating proxy: the dashboard must "
+                    "be reachable only through that proxy", trusted_header)
+
     # Registered before CSRF protection, so a request without a session is refused as unsigned.
     @server.before_request
     def require_sign_in() -> Any:
@@ -171,6 +179,8 @@ def install(app: dash.Dash, home: Home) -> None:
         if path in (SIGN_IN_PATH,) or path.startswith(OPEN_PREFIXES):
             return None
         if current_user.is_authenticated:
+            return None
+        if trusted_header and _sign_in_from_proxy(engine, trusted_header):
             return None
         if flask.request.method == "GET" and not path.startswith("/_"):
             return flask.redirect(f"{SIGN_IN_PATH}?next={flask.request.full_path.rstrip('?')}")
@@ -231,6 +241,21 @@ def install(app: dash.Dash, home: Home) -> None:
         return _harden(app, response)
 
     log.info("sign-in required; accounts in %s", engine.url.render_as_string(hide_password=True))
+
+
+def _sign_in_from_proxy(engine: Engine, header: str) -> bool:
+    """Sign in the person the authenticating proxy names, if they hold an account here (roles stay ours)."""
+    username = flask.request.headers.get(header, "").strip().lower()
+    if not username:
+        return False
+    with session_scope(engine) as session:
+        view = accounts.find_account(session, username)
+        if view is None:
+            record_audit(session, username[:120], "sign_in_failed", "", via="proxy", reason="no account")
+            return False
+        record_audit(session, view.username, "sign_in", "", role=view.role, via="proxy")
+    login_user(_User(view))
+    return True
 
 
 def _harden(app: dash.Dash, response: flask.Response) -> flask.Response:

@@ -162,8 +162,14 @@ def _refresh(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from dashboards.app import serve
+    from dashboards.auth import MissingSecretError, secret_key
 
     home = Home.from_env()
+    try:
+        secret_key()
+    except MissingSecretError as error:
+        print(error, file=sys.stderr)
+        return 1
     print(f"Dashboard: http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
     _interrupt_on_signals()
     with contextlib.suppress(KeyboardInterrupt):
@@ -225,12 +231,17 @@ def _demo(args: argparse.Namespace) -> int:
             key_file.write_text(secrets.token_hex(32), encoding="utf-8")
             key_file.chmod(0o600)
         os.environ["OBA_PSEUDONYM_KEY_FILE"] = str(key_file)
+    secret_file = demo_root / "keys" / "secret.key"
+    if not os.environ.get("OBA_SECRET_KEY"):
+        os.environ["OBA_SECRET_KEY"] = _demo_key(secret_file)
+    sign_in = _demo_account(home, demo_root / "keys" / "demo-account.txt")
     print(f"Refreshing on the sample data in {SAMPLE_DATA_DIR} (home: {home.root}) ...", flush=True)
     outcome = run_refresh(home, SAMPLE_DATA_DIR)
     print(describe(outcome), flush=True)
     if not outcome.success:
         return 1
     if args.no_serve:
+        print(f"Dashboard sign-in: {sign_in[0]} / {sign_in[1]} (demo data team account)", flush=True)
         return 0
     prepare_instance(home)
     _interrupt_on_signals()
@@ -245,6 +256,7 @@ def _demo(args: argparse.Namespace) -> int:
         _wait_for(f"http://127.0.0.1:{args.dagster_port}/server_info", timeout=90)
         print(f"Dagster UI: http://127.0.0.1:{args.dagster_port}/", flush=True)
         print(f"Dashboard:  http://127.0.0.1:{args.port}/  (Ctrl-C stops both)", flush=True)
+        print(f"Sign in as  {sign_in[0]}  with password  {sign_in[1]}  (demo data team account)", flush=True)
         from dashboards.app import serve
 
         serve(home, host="127.0.0.1", port=args.port)
@@ -253,6 +265,44 @@ def _demo(args: argparse.Namespace) -> int:
     finally:
         _stop(dagster)
     return 0
+
+
+def _demo_key(path: Path) -> str:
+    """A random secret kept in a file beside the demo home (never in the data folder), made once."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+DEMO_USER = "demo"
+
+
+def _demo_account(home: Home, details: Path) -> tuple[str, str]:
+    """The demo's data team account: made once with a random password, kept beside the demo keys."""
+    from oba_pipeline.appdb import create_schema, make_engine, record_audit, session_scope
+    from oba_pipeline.appdb.accounts import add_account, list_accounts, reset_password
+
+    engine = make_engine(home=home)
+    try:
+        create_schema(engine)
+        with session_scope(engine) as session:
+            exists = any(view.username == DEMO_USER for view in list_accounts(session))
+            if exists and details.exists():
+                return DEMO_USER, details.read_text(encoding="utf-8").strip()
+            password = secrets.token_urlsafe(12)
+            if exists:
+                reset_password(session, DEMO_USER, password)
+            else:
+                add_account(session, DEMO_USER, "data_team", password)
+            record_audit(session, "oba demo", "account_add", DEMO_USER, role="data_team")
+    finally:
+        engine.dispose()
+    details.parent.mkdir(parents=True, exist_ok=True)
+    details.write_text(password, encoding="utf-8")
+    details.chmod(0o600)
+    return DEMO_USER, password
 
 
 def _wait_for(url: str, timeout: float) -> None:

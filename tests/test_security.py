@@ -79,6 +79,8 @@ def test_unsigned_requests_get_no_data(app: Any) -> None:
     callback = client.post("/_dash-update-component", json=scorecard_request("E09000999"))
     assert callback.status_code == 401
     assert "Northtown" not in callback.get_data(as_text=True) and "per 10,000" not in callback.get_data(as_text=True)
+    # A username header means nothing unless single sign-on through a proxy was configured.
+    assert client.get("/", headers={"X-Forwarded-Email": "data-team"}).status_code == 302
     # Static files hold no data and need no account.
     assert client.get("/assets/oba.css").status_code == 200
 
@@ -212,3 +214,15 @@ def test_public_accounts_read_only_the_public_subset(home: Home) -> None:
                                   headers=csrf_header(client)).get_json())
     assert "Referrals per 10,000 children" in body
     assert "Referrals received" not in body and "Spend on early help" not in body
+
+
+def test_single_sign_on_through_a_trusted_proxy_header(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OBA_TRUSTED_USER_HEADER", "X-Forwarded-Email")
+    create_accounts(home)
+    app = create_app(home)
+    client = app.server.test_client()
+    assert client.get("/", headers={"X-Forwarded-Email": "stranger@council.example"}).status_code == 302
+    client.get("/", headers={"X-Forwarded-Email": "member-north"})
+    response = client.post("/_dash-update-component", json=scorecard_request("NT-S"), headers=csrf_header(client))
+    assert "There are no figures to show for that area." in json.dumps(response.get_json())  # roles still apply
+    assert [e.detail.get("via") for e in audit_events(home) if e.action.startswith("sign_in")] == ["proxy", "proxy"]

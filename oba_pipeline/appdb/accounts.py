@@ -124,6 +124,12 @@ def get_account(session: Session, account_id: int) -> AccountView | None:
     return _view(account) if account is not None and account.active else None
 
 
+def find_account(session: Session, username: str) -> AccountView | None:
+    """An active account by username (for sign-in through a trusted single sign-on proxy)."""
+    account = session.scalar(select(Account).where(Account.username == username.strip().lower()))
+    return _view(account) if account is not None and account.active else None
+
+
 def change_role(session: Session, username: str, role: str, areas: tuple[str, ...] = ()) -> AccountView:
     _check_role(role, areas)
     account = _get(session, username)
