@@ -48,8 +48,15 @@ MARKS = [
 ]
 
 
+# Assertions wait for text; on a shared 2-core machine a callback chain can take longer than
+# Playwright's default 5 s, so waiting is allowed up to 15 s (a pass is still as fast as the page).
+EXPECT_TIMEOUT_MS = 15_000
+
+
 def playwright_api() -> Any:
-    return pytest.importorskip("playwright.sync_api")
+    api = pytest.importorskip("playwright.sync_api")
+    api.expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+    return api
 
 
 def free_port() -> int:
