@@ -98,3 +98,18 @@ def test_the_password_is_never_an_argument(capsys: pytest.CaptureFixture[str]) -
     with pytest.raises(SystemExit):
         cli.main(["users", "add", "frank", "--role", "public", "--password", "x"])
     assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_exports_are_audited(tmp_path: Path) -> None:
+    from dashboard_fixtures import publish_sample
+
+    home = publish_sample(tmp_path / "home")
+    assert cli.main(["--home", str(home.root), "export", "--format", "csv", str(tmp_path / "out")]) == 0
+    engine = make_engine(f"sqlite:///{home.root / 'app' / 'oba.sqlite'}")
+    try:
+        with session_scope(engine) as session:
+            [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "export")).all()
+    finally:
+        engine.dispose()
+    assert event.actor.startswith("cli:") and event.target == str((tmp_path / "out").resolve())
+    assert event.detail["format"] == "csv" and "indicator_values.csv" in event.detail["files"]
