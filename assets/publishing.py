@@ -2,10 +2,14 @@
 
 
 import dagster as dg
+import polars as pl
 from dagster import AssetExecutionContext
 from dagster_duckdb import DuckDBResource
 
 from assets.tables import read_table
+from oba_pipeline.catalogue import load_catalogue
+from oba_pipeline.disclosure import load_profiles, public_indicator_ids
+from oba_pipeline.ingest.retention import apply_retention
 from oba_pipeline.publish import publish_tables
 from oba_pipeline.resources import OBASettings
 
@@ -31,12 +35,30 @@ def published_snapshot(context: AssetExecutionContext, oba: OBASettings,
         """)
         tables = {published: read_table(con, table) for table, published in PUBLISHED_TABLES.items()}
         extract_date = con.execute("select extract_date from extract_info").fetchone()
-    authority = tables["areas"].filter(area_type="authority").row(0, named=True)
-    snapshot = publish_tables(oba.layout, tables, {
-        "run_id": context.run_id, "extract_date": str(extract_date[0]) if extract_date else None,
-        "authority": {"code": authority["area_code"], "name": authority["area_name"]},
-    })
+        public = _public_tables(tables, read_table(con, "indicator_values_public"))
+        authority = tables["areas"].filter(area_type="authority").row(0, named=True)
+        snapshot = publish_tables(oba.layout, tables, {
+            "run_id": context.run_id, "extract_date": str(extract_date[0]) if extract_date else None,
+            "authority": {"code": authority["area_code"], "name": authority["area_name"]},
+        }, public=public)
+        # Published: the raw landing area has done its job and is cleared as its retention says.
+        retention = apply_retention(oba.layout, context.run_id, con)
     return dg.MaterializeResult(metadata={
         "snapshot": dg.MetadataValue.path(str(snapshot)),
         "tables": dg.MetadataValue.json({name: frame.height for name, frame in tables.items()}),
+        "public_tables": dg.MetadataValue.json({name: frame.height for name, frame in public.items()}),
+        "landing_files_deleted": len(retention.files_deleted),
+        "raw_tables_dropped": dg.MetadataValue.json(retention.raw_tables_dropped),
     })
+
+
+def _public_tables(tables: dict[str, pl.DataFrame], public_values: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The public subset: its indicators only, under the public disclosure profile; no validation detail."""
+    profile = load_profiles()["public"]
+    chosen = public_indicator_ids(profile, load_catalogue())
+    return {
+        "indicators": tables["indicators"].filter(pl.col("indicator_id").is_in(chosen)),
+        "indicator_values": public_values,
+        "areas": tables["areas"].filter(pl.col("area_type").is_in(list(profile.area_types))),
+        "sources": tables["sources"],
+    }

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 
 from dashboards.app import serve
+from dashboards.auth import MissingSecretError
 from oba_pipeline.config import Home
 
 
@@ -17,7 +18,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8050, help="port to listen on (default 8050)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    serve(Home.from_env(args.home), host=args.host, port=args.port)
+    try:
+        serve(Home.from_env(args.home), host=args.host, port=args.port)
+    except MissingSecretError as error:
+        raise SystemExit(str(error)) from None
 
 
 if __name__ == "__main__":

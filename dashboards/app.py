@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import dash
+import flask
 import waitress
 
 from dashboards.layout import INDEX_STRING, shell
@@ -20,8 +21,12 @@ STATIC_DIR = PACKAGE_DIR / "static"
 HOME_KEY = "OBA_HOME"
 
 
-def create_app(home: Home) -> dash.Dash:
-    """Build the dashboard for one OBA home; every page reads that home's live snapshot."""
+def create_app(home: Home, *, auth: bool = True) -> dash.Dash:
+    """Build the dashboard for one OBA home; every page reads that home's live snapshot.
+
+    Sign-in is on unless a caller passes `auth=False` in code (a local development server only); it
+    needs OBA_SECRET_KEY and refuses to start without it (dashboards/auth.py).
+    """
     app = dash.Dash(
         "dashboards",
         use_pages=True,
@@ -38,13 +43,22 @@ def create_app(home: Home) -> dash.Dash:
     # Callbacks find the home through the app that runs them (see current_home), not a global.
     app.server.config[HOME_KEY] = home
     app.layout = shell
+    if auth:
+        from dashboards.auth import install
+
+        install(app, home)
+    else:
+        log.warning("dashboard created WITHOUT sign-in: every figure is visible to anyone who can reach it")
     log.info("dashboard created for OBA home %s", home.root)
     return app
 
 
 def current_home() -> Home:
     """The OBA home of the app handling the current request or layout call."""
-    home = dash.get_app().server.config[HOME_KEY]
+    # The Flask app of the request first: with several apps in one process (tests), dash.get_app()
+    # names the first one created, not the one answering.
+    home = (flask.current_app.config.get(HOME_KEY) if flask.has_request_context()
+            else dash.get_app().server.config[HOME_KEY])
     if not isinstance(home, Home):
         raise RuntimeError("the dashboard was not created with create_app(home)")
     return home

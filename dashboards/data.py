@@ -19,7 +19,7 @@ import duckdb
 import polars as pl
 
 from oba_pipeline.config import Home
-from oba_pipeline.publish import SNAPSHOT_DB, current_snapshot, read_manifest
+from oba_pipeline.publish import PUBLIC_DB, SNAPSHOT_DB, current_snapshot, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -107,26 +107,28 @@ class _SnapshotCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._open: dict[Path, _Snapshot] = {}
+        self._open: dict[tuple[Path, bool], _Snapshot] = {}
 
-    def get(self, home: Home) -> _Snapshot | None:
+    def get(self, home: Home, public: bool = False) -> _Snapshot | None:
         folder = current_snapshot(home)
+        key = (home.root, public)
         with self._lock:
-            held = self._open.get(home.root)
-            if folder is None:
+            held = self._open.get(key)
+            if folder is None or (public and not (folder / PUBLIC_DB).exists()):
                 if held is not None:
-                    self._open.pop(home.root)
+                    self._open.pop(key)
                 return None
             if held is not None and held.folder == folder:
                 return held
+            # A public reader's connection is to the public database: the fuller figures are out of reach.
             snapshot = _Snapshot(
                 folder=folder,
-                connection=duckdb.connect(str(folder / SNAPSHOT_DB), read_only=True),
+                connection=duckdb.connect(str(folder / (PUBLIC_DB if public else SNAPSHOT_DB)), read_only=True),
                 manifest=read_manifest(folder),
             )
             # The old connection is dropped, not closed: a request on another thread may still be
             # reading through a cursor on it. It is released once nothing refers to it.
-            self._open[home.root] = snapshot
+            self._open[key] = snapshot
             log.info("dashboard now reads snapshot %s", folder.name)
             return snapshot
 
@@ -134,9 +136,20 @@ class _SnapshotCache:
 _CACHE = _SnapshotCache()
 
 
+def _viewer() -> Any:
+    """Who is reading (dashboards.auth.Viewer), or None outside a web request (library code and tests)."""
+    from dashboards.auth import current_viewer
+
+    return current_viewer()
+
+
 @contextmanager
 def _cursor(home: Home) -> Iterator[duckdb.DuckDBPyConnection | None]:
-    snapshot = _CACHE.get(home)
+    viewer = _viewer()
+    if viewer is not None and viewer.role == "none":
+        yield None  # nobody signed in: nothing to read
+        return
+    snapshot = _CACHE.get(home, public=viewer is not None and viewer.public)
     if snapshot is None:
         yield None
         return
@@ -148,7 +161,19 @@ def _cursor(home: Home) -> Iterator[duckdb.DuckDBPyConnection | None]:
 
 
 def _frame(home: Home, sql: str, params: dict[str, Any], schema: dict[str, Any]) -> pl.DataFrame:
-    """Run one query on the live snapshot; an empty frame of `schema` when there is nothing to read."""
+    """Run one query on the live snapshot; an empty frame of `schema` when there is nothing to read.
+
+    Area restrictions are enforced here, where data is read: a query for an area the reader may not
+    see returns nothing, and rows of other areas are removed from any result that names its area.
+    """
+    viewer = _viewer()
+    if viewer is not None and viewer.areas is not None:
+        asked = [params[k] for k in ("area_code", "parent_code") if k in params]
+        asked += list(params.get("area_codes", []))
+        if any(not viewer.may_see(code) for code in asked):
+            log.warning("%s (%s) asked for area(s) %s outside their areas %s: nothing returned",
+                        viewer.username, viewer.role, asked, viewer.areas)
+            return pl.DataFrame(schema=schema)
     with _cursor(home) as cursor:
         if cursor is None:
             return pl.DataFrame(schema=schema)
@@ -159,12 +184,17 @@ def _frame(home: Home, sql: str, params: dict[str, Any], schema: dict[str, Any])
             # empty state for this part of the page rather than failing the whole page.
             log.warning("published snapshot has no table for this query: %s", exc)
             return pl.DataFrame(schema=schema)
+    if viewer is not None and viewer.areas is not None and "area_code" in frame.columns:
+        frame = frame.filter(pl.col("area_code").is_in(list(viewer.areas)))
     return frame.cast({name: dtype for name, dtype in schema.items() if name in frame.columns})
 
 
 def snapshot_info(home: Home) -> dict[str, Any] | None:
     """The live snapshot's manifest (id, published_at, extract_date, authority, tables), or None."""
-    snapshot = _CACHE.get(home)
+    viewer = _viewer()
+    if viewer is not None and viewer.role == "none":
+        return None
+    snapshot = _CACHE.get(home, public=viewer is not None and viewer.public)
     if snapshot is None:
         return None
     return {**snapshot.manifest, "folder": str(snapshot.folder)}
@@ -253,8 +283,12 @@ def scorecard_rows(home: Home, area_code: str, period_type: str) -> pl.DataFrame
     """One row per catalogue entry: latest and prior figures for the area and period type, and trend.
 
     Every catalogue entry appears, including those with no figures for this period type (their
-    latest_* columns are null), so nothing silently drops off the scorecard.
+    latest_* columns are null), so nothing silently drops off the scorecard. An area the reader may
+    not see gives no rows at all.
     """
+    viewer = _viewer()
+    if viewer is not None and not viewer.may_see(area_code):
+        return pl.DataFrame(schema=SCORECARD_SCHEMA)
     entries = catalogue(home)
     values = _frame(home, _SQL_AREA_VALUES, {"area_code": area_code, "period_type": period_type},
                     {"indicator_id": pl.String, **HISTORY_SCHEMA})

@@ -43,6 +43,32 @@ def navigation(pages: Iterable[Mapping[str, Any]]) -> html.Nav:
                     **aria(label="Dashboard pages"))
 
 
+def account_bar() -> html.Div | None:
+    """Who is signed in, their role, and a sign-out button (a form posting with its CSRF token)."""
+    from dashboards.auth import SIGN_OUT_PATH, current_viewer
+
+    viewer = current_viewer()
+    if viewer is None or not viewer.username or viewer.role == "none" or viewer.username == "local":
+        return None
+    from flask_wtf.csrf import generate_csrf
+
+    return html.Div(html.Form([
+        html.Span(["Signed in as ", html.Strong(viewer.username), f" ({viewer.role.replace('_', ' ')})"],
+                  id="oba-account-name"),
+        dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+        html.Button("Sign out", type="submit", className="oba-button oba-button--quiet", id="oba-sign-out"),
+    ], method="post", action=SIGN_OUT_PATH, className="oba-account"), className="oba-width")
+
+
+def visible_pages() -> list[Mapping[str, Any]]:
+    """Registered pages the reader's role may open (a page registered with `roles=[...]` is limited)."""
+    from dashboards.auth import current_viewer
+
+    viewer = current_viewer()
+    role = viewer.role if viewer is not None else "data_team"
+    return [page for page in dash.page_registry.values() if role in page.get("roles", [role])]
+
+
 def shell() -> html.Div:
     """The whole page around `dash.page_container`; built per request so new pages appear in the menu."""
     return html.Div([
@@ -51,7 +77,8 @@ def shell() -> html.Div:
             html.A("OBA toolkit", href="/", className="oba-header__title"),
             html.Span("Outcomes-Based Accountability for children's services", className="oba-header__strap"),
         ], className="oba-width oba-header__inner"), className="oba-header"),
-        html.Div(navigation(dash.page_registry.values()), className="oba-width"),
+        account_bar(),
+        html.Div(navigation(visible_pages()), className="oba-width"),
         html.Main(dash.page_container, id="main-content", className="oba-width oba-main", tabIndex="-1"),
         html.Footer(html.Div([
             html.P([OGL_LINE, " ", html.A("Read the licence", href=OGL_URL, className="oba-footer__link")]),

@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="write every published table to a folder")
     export.add_argument("--format", choices=("csv", "parquet", "xlsx"), default="csv")
+    export.add_argument("--audience", choices=("standard", "public"), default="standard",
+                        help="standard (default) or the public subset under the stricter public profile")
     export.add_argument("dir", type=Path)
     export.set_defaults(handler=_export)
 
@@ -63,7 +65,90 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--scale", default="sample", help="sample (default) or tiny")
     generate.add_argument("dir", type=Path)
     generate.set_defaults(handler=_generate)
+
+    _users_parser(commands)
     return parser
+
+
+def _users_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`oba users ...`: dashboard accounts and roles (stored in the application database)."""
+    from oba_pipeline.appdb.accounts import ROLES
+
+    users = commands.add_parser("users", help="dashboard accounts: add, list, role, reset-password, remove")
+    actions = users.add_subparsers(required=True, metavar="ACTION")
+    roles = ", ".join(ROLES)
+    add = actions.add_parser("add", help="add an account")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=list(ROLES), help=f"one of {roles}")
+    add.add_argument("--area", action="append", default=[], help="area code (partnership members; repeatable)")
+    add.add_argument("--password-stdin", action="store_true", required=True,
+                     help="read the password from standard input (never from the command line)")
+    add.set_defaults(handler=_users, action="add")
+    listing = actions.add_parser("list", help="list accounts and roles")
+    listing.set_defaults(handler=_users, action="list")
+    role = actions.add_parser("role", help="change an account's role (and areas)")
+    role.add_argument("username")
+    role.add_argument("role", choices=list(ROLES))
+    role.add_argument("--area", action="append", default=[])
+    role.set_defaults(handler=_users, action="role")
+    reset = actions.add_parser("reset-password", help="set a new password, read from standard input")
+    reset.add_argument("username")
+    reset.add_argument("--password-stdin", action="store_true", required=True)
+    reset.set_defaults(handler=_users, action="reset-password")
+    remove = actions.add_parser("remove", help="remove an account")
+    remove.add_argument("username")
+    remove.set_defaults(handler=_users, action="remove")
+
+
+def _users(args: argparse.Namespace) -> int:
+    import getpass
+
+    from oba_pipeline.appdb import accounts, create_schema, make_engine, record_audit, session_scope
+
+    engine = make_engine(home=Home.from_env())
+    create_schema(engine)
+    actor = f"cli:{getpass.getuser()}"
+    try:
+        with session_scope(engine) as session:
+            if args.action == "list":
+                for view in accounts.list_accounts(session):
+                    areas = f"  areas: {', '.join(view.areas)}" if view.areas else ""
+                    print(f"{view.username:<24} {view.role:<20}{areas}")
+                return 0
+            if args.action == "add":
+                view = accounts.add_account(session, args.username, args.role, _read_password(),
+                                            tuple(args.area))
+                record_audit(session, actor, "account_add", view.username, role=view.role, areas=list(view.areas))
+                print(f"Added {view.username} ({view.role}).")
+            elif args.action == "role":
+                view = accounts.change_role(session, args.username, args.role, tuple(args.area))
+                record_audit(session, actor, "account_role", view.username, role=view.role, areas=list(view.areas))
+                print(f"{view.username} is now {view.role}.")
+            elif args.action == "reset-password":
+                view = accounts.reset_password(session, args.username, _read_password())
+                record_audit(session, actor, "account_password_reset", view.username)
+                print(f"New password set for {view.username}.")
+            elif args.action == "remove":
+                accounts.remove_account(session, args.username)
+                record_audit(session, actor, "account_remove", args.username.strip().lower())
+                print(f"Removed {args.username}.")
+    except accounts.AccountError as error:
+        print(error, file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _read_password() -> str:
+    """The password from standard input: the first line, without its line ending."""
+    from oba_pipeline.appdb.accounts import AccountError
+
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        raise AccountError("No password on standard input: pipe it in, e.g. "
+                           "`read -rs PW && printf '%s\\n' \"$PW\" | oba users add NAME --role ROLE --password-stdin`.")
+    return line
 
 
 def _refresh(args: argparse.Namespace) -> int:
@@ -77,8 +162,14 @@ def _refresh(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from dashboards.app import serve
+    from dashboards.auth import MissingSecretError, secret_key
 
     home = Home.from_env()
+    try:
+        secret_key()
+    except MissingSecretError as error:
+        print(error, file=sys.stderr)
+        return 1
     print(f"Dashboard: http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
     _interrupt_on_signals()
     with contextlib.suppress(KeyboardInterrupt):
@@ -87,16 +178,34 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from oba_pipeline.export import NothingPublishedError, export_published
+    from oba_pipeline.export import DisclosureBreachError, NothingPublishedError, export_published
 
+    home = Home.from_env()
     try:
-        written = export_published(Home.from_env(), args.dir, args.format)
-    except NothingPublishedError as error:
+        written = export_published(home, args.dir, args.format, audience=args.audience)
+    except (NothingPublishedError, DisclosureBreachError) as error:
         print(error, file=sys.stderr)
         return 1
+    _audit_cli(home, "export", str(args.dir.resolve()), format=args.format, audience=args.audience,
+               files=[p.name for p in written])
     for path in written:
         print(path)
     return 0
+
+
+def _audit_cli(home: Home, action: str, target: str, **detail: object) -> None:
+    """Record a command-line action in the application database's audit trail."""
+    import getpass
+
+    from oba_pipeline.appdb import create_schema, make_engine, record_audit, session_scope
+
+    engine = make_engine(home=home)
+    try:
+        create_schema(engine)
+        with session_scope(engine) as session:
+            record_audit(session, f"cli:{getpass.getuser()}", action, target, **detail)
+    finally:
+        engine.dispose()
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -122,12 +231,17 @@ def _demo(args: argparse.Namespace) -> int:
             key_file.write_text(secrets.token_hex(32), encoding="utf-8")
             key_file.chmod(0o600)
         os.environ["OBA_PSEUDONYM_KEY_FILE"] = str(key_file)
+    secret_file = demo_root / "keys" / "secret.key"
+    if not os.environ.get("OBA_SECRET_KEY"):
+        os.environ["OBA_SECRET_KEY"] = _demo_key(secret_file)
+    sign_in = _demo_account(home, demo_root / "keys" / "demo-account.txt")
     print(f"Refreshing on the sample data in {SAMPLE_DATA_DIR} (home: {home.root}) ...", flush=True)
     outcome = run_refresh(home, SAMPLE_DATA_DIR)
     print(describe(outcome), flush=True)
     if not outcome.success:
         return 1
     if args.no_serve:
+        print(f"Dashboard sign-in: {sign_in[0]} / {sign_in[1]} (demo data team account)", flush=True)
         return 0
     prepare_instance(home)
     _interrupt_on_signals()
@@ -142,6 +256,7 @@ def _demo(args: argparse.Namespace) -> int:
         _wait_for(f"http://127.0.0.1:{args.dagster_port}/server_info", timeout=90)
         print(f"Dagster UI: http://127.0.0.1:{args.dagster_port}/", flush=True)
         print(f"Dashboard:  http://127.0.0.1:{args.port}/  (Ctrl-C stops both)", flush=True)
+        print(f"Sign in as  {sign_in[0]}  with password  {sign_in[1]}  (demo data team account)", flush=True)
         from dashboards.app import serve
 
         serve(home, host="127.0.0.1", port=args.port)
@@ -150,6 +265,44 @@ def _demo(args: argparse.Namespace) -> int:
     finally:
         _stop(dagster)
     return 0
+
+
+def _demo_key(path: Path) -> str:
+    """A random secret kept in a file beside the demo home (never in the data folder), made once."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+DEMO_USER = "demo"
+
+
+def _demo_account(home: Home, details: Path) -> tuple[str, str]:
+    """The demo's data team account: made once with a random password, kept beside the demo keys."""
+    from oba_pipeline.appdb import create_schema, make_engine, record_audit, session_scope
+    from oba_pipeline.appdb.accounts import add_account, list_accounts, reset_password
+
+    engine = make_engine(home=home)
+    try:
+        create_schema(engine)
+        with session_scope(engine) as session:
+            exists = any(view.username == DEMO_USER for view in list_accounts(session))
+            if exists and details.exists():
+                return DEMO_USER, details.read_text(encoding="utf-8").strip()
+            password = secrets.token_urlsafe(12)
+            if exists:
+                reset_password(session, DEMO_USER, password)
+            else:
+                add_account(session, DEMO_USER, "data_team", password)
+            record_audit(session, "oba demo", "account_add", DEMO_USER, role="data_team")
+    finally:
+        engine.dispose()
+    details.parent.mkdir(parents=True, exist_ok=True)
+    details.write_text(password, encoding="utf-8")
+    details.chmod(0o600)
+    return DEMO_USER, password
 
 
 def _wait_for(url: str, timeout: float) -> None:

@@ -3,39 +3,223 @@
 Following the Department for Education's convention, a count of children or families from 1 to the
 threshold (5 by default) is suppressed, and so is any rate or percentage built on such a count, or on
 a denominator that small. Suppressed cells keep no number and carry the symbol 'c'.
+
+Primary suppression alone is not enough: a locality's count is the authority's count minus the other
+localities', and a month's count is the year's minus the other eleven months'. Secondary suppression
+therefore hides a second cell wherever a single suppressed cell could be worked out by subtraction,
+choosing the smallest non-zero published cell (so as little as possible is lost), and hides the total
+when no such cell exists. The rules repeat until no suppressed cell stands alone in any total.
+
+Thresholds and profiles are configuration (`oba_pipeline/catalogue/disclosure.yaml`, or a file named
+by `OBA_DISCLOSURE_CONFIG`): the `standard` profile governs what signed-in users and exports see, the
+stricter `public` profile the explicitly published subset shown to the public.
 """
 
 from __future__ import annotations
 
+import os
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
 import polars as pl
+import yaml
 
 from oba_pipeline.catalogue import Catalogue
+from oba_pipeline.config import CATALOGUE_DIR
 
 DEFAULT_THRESHOLD = 5
 SUPPRESSED = "c"
+CONFIG_ENV = "OBA_DISCLOSURE_CONFIG"
+DEFAULT_CONFIG = CATALOGUE_DIR / "disclosure.yaml"
+PROFILE_KEYS = {"threshold", "secondary", "indicators", "area_types", "description"}
 
 
-def apply_disclosure_control(values: pl.DataFrame, catalogue: Catalogue,
-                             threshold: int = DEFAULT_THRESHOLD) -> pl.DataFrame:
-    """Suppress small counts of people in `indicator_values`-shaped rows; other rows pass unchanged."""
+class DisclosureConfigError(ValueError):
+    """The disclosure configuration file is not usable."""
+
+
+@dataclass(frozen=True)
+class DisclosureProfile:
+    """How strictly one audience's figures are protected."""
+
+    name: str
+    threshold: int = DEFAULT_THRESHOLD
+    secondary: bool = True
+    indicators: tuple[str, ...] | None = None  # None: every catalogue entry
+    area_types: tuple[str, ...] = ("authority", "locality")
+    description: str = ""
+
+
+def load_profiles(path: Path | None = None) -> dict[str, DisclosureProfile]:
+    """The disclosure profiles by name; `standard` and `public` must both be present."""
+    path = path or Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise DisclosureConfigError(f"{path}: cannot read the disclosure configuration ({error}).") from error
+    profiles: dict[str, DisclosureProfile] = {}
+    for name, entry in (raw.get("profiles") or {}).items():
+        unknown = set(entry or {}) - PROFILE_KEYS
+        if unknown:
+            raise DisclosureConfigError(f"{path}: profile {name!r} has unknown keys {sorted(unknown)}; "
+                                        f"allowed: {sorted(PROFILE_KEYS)}.")
+        threshold = entry.get("threshold", DEFAULT_THRESHOLD)
+        if not isinstance(threshold, int) or threshold < 1:
+            raise DisclosureConfigError(f"{path}: profile {name!r} threshold must be a whole number of at "
+                                        f"least 1, not {threshold!r}.")
+        indicators = entry.get("indicators")
+        profiles[name] = DisclosureProfile(
+            name=name, threshold=threshold, secondary=bool(entry.get("secondary", True)),
+            indicators=tuple(indicators) if indicators is not None else None,
+            area_types=tuple(entry.get("area_types", ("authority", "locality"))),
+            description=str(entry.get("description", "")).strip(),
+        )
+    for required in ("standard", "public"):
+        if required not in profiles:
+            raise DisclosureConfigError(f"{path}: no {required!r} profile; both 'standard' and 'public' are needed.")
+    if profiles["public"].threshold < profiles["standard"].threshold:
+        raise DisclosureConfigError(f"{path}: the public threshold ({profiles['public'].threshold}) must not be "
+                                    f"lower than the standard one ({profiles['standard'].threshold}).")
+    return profiles
+
+
+def apply_disclosure_control(values: pl.DataFrame, catalogue: Catalogue, threshold: int | None = None, *,
+                             profile: DisclosureProfile | None = None) -> pl.DataFrame:
+    """Suppress small counts of people in `indicator_values`-shaped rows; other rows pass unchanged.
+
+    With a profile, rows outside its indicators and area types are dropped first. Secondary
+    suppression runs when the rows carry their area and period (as `indicator_values` does).
+    """
+    profile = profile or DisclosureProfile(name="standard")
+    limit = threshold if threshold is not None else profile.threshold
+    if profile.indicators is not None:
+        values = values.filter(pl.col("indicator_id").is_in(list(profile.indicators)))
+    if "area_type" in values.columns:
+        values = values.filter(pl.col("area_type").is_in(list(profile.area_types)))
     people = [i.id for i in catalogue.indicators if i.people]
     uses_count_denominator = [i.id for i in catalogue.indicators
                               if i.people and i.calculation.denominator is not None
                               and i.calculation.denominator.aggregate != "population"]
 
     def small(column: str) -> pl.Expr:
-        return (pl.col(column) >= 1) & (pl.col(column) <= threshold)
+        return (pl.col(column) >= 1) & (pl.col(column) <= limit)
 
+    is_people = pl.col("indicator_id").is_in(people)
     suppress = (
-        (pl.col("status") == "ok")
-        & pl.col("indicator_id").is_in(people)
-        & (small("numerator")
-           | (pl.col("indicator_id").is_in(uses_count_denominator) & small("denominator")))
+        (pl.col("status") == "ok") & is_people
+        & (small("numerator") | (pl.col("indicator_id").is_in(uses_count_denominator) & small("denominator")))
     )
-    return values.with_columns(
+    # A figure that is not available ('x') publishes none of its parts either: a count of 3 must not
+    # reach a reader as the numerator of an unavailable rate.
+    unavailable = (pl.col("status") == "x") & is_people
+    result = values.with_columns(
         status=pl.when(suppress).then(pl.lit(SUPPRESSED)).otherwise(pl.col("status")),
         value=pl.when(suppress).then(None).otherwise(pl.col("value")),
-        numerator=pl.when(suppress).then(None).otherwise(pl.col("numerator")),
-        denominator=pl.when(suppress & pl.col("indicator_id").is_in(uses_count_denominator))
+        numerator=pl.when(suppress | unavailable).then(None).otherwise(pl.col("numerator")),
+        denominator=pl.when((suppress | unavailable) & pl.col("indicator_id").is_in(uses_count_denominator))
         .then(None).otherwise(pl.col("denominator")),
     )
+    if profile.secondary and {"area_code", "area_type", "period_type", "period_start"} <= set(values.columns):
+        additive_in_time = {i.id for i in catalogue.indicators if i.people and i.calculation.timing == "event"}
+        extra = secondary_suppression(values, result, set(people), additive_in_time)
+        if extra:
+            hide = pl.Series("hide", [index in extra for index in range(result.height)])
+            result = result.with_columns(hide).with_columns(
+                status=pl.when(pl.col("hide")).then(pl.lit(SUPPRESSED)).otherwise(pl.col("status")),
+                value=pl.when(pl.col("hide")).then(None).otherwise(pl.col("value")),
+                numerator=pl.when(pl.col("hide")).then(None).otherwise(pl.col("numerator")),
+                denominator=pl.when(pl.col("hide") & pl.col("indicator_id").is_in(uses_count_denominator))
+                .then(None).otherwise(pl.col("denominator")),
+            ).drop("hide")
+    return result
+
+
+def secondary_suppression(before: pl.DataFrame, after: pl.DataFrame, people: set[str],
+                          additive_in_time: set[str]) -> set[int]:
+    """Row positions to suppress so that no suppressed cell can be worked out by subtraction.
+
+    `before` holds the figures before suppression (to choose complements by size), `after` the rows
+    after primary suppression. Two kinds of total are protected: the authority over its localities
+    (every indicator counting people), and a reporting year over its twelve months (indicators whose
+    rows are counted in the period they happen, so months add up to the year).
+    """
+    numerators = before.get_column("numerator").to_list()
+    statuses = after.get_column("status").to_list()
+    rows = after.select("indicator_id", "area_code", "area_type", "period_type", "period_start").to_dicts()
+    suppressed = {i for i, status in enumerate(statuses) if status == SUPPRESSED}
+    groups: list[tuple[int, list[int]]] = []  # (total row, part rows)
+
+    by_area_total: dict[tuple[Any, ...], dict[str, Any]] = defaultdict(lambda: {"total": None, "parts": []})
+    months: dict[tuple[str, str], list[tuple[date, int]]] = defaultdict(list)
+    years: list[tuple[int, str, str, date]] = []
+    for index, row in enumerate(rows):
+        if row["indicator_id"] not in people:
+            continue
+        key = (row["indicator_id"], row["period_type"], row["period_start"])
+        if row["area_type"] == "authority":
+            by_area_total[key]["total"] = index
+        else:
+            by_area_total[key]["parts"].append(index)
+        if row["indicator_id"] in additive_in_time:
+            if row["period_type"] == "month":
+                months[(row["indicator_id"], row["area_code"])].append((row["period_start"], index))
+            elif row["period_type"] == "reporting_year":
+                years.append((index, row["indicator_id"], row["area_code"], row["period_start"]))
+    for group in by_area_total.values():
+        if group["total"] is not None and len(group["parts"]) > 0:
+            groups.append((group["total"], group["parts"]))
+    for index, indicator_id, area_code, year_start in years:
+        year_end = date(year_start.year + 1, year_start.month, 1)
+        parts = [i for start, i in months[(indicator_id, area_code)] if year_start <= start < year_end]
+        if len(parts) == 12:
+            groups.append((index, parts))
+
+    def published(index: int) -> bool:
+        return statuses[index] == "ok" and index not in suppressed
+
+    changed = True
+    while changed:
+        changed = False
+        for total, parts in groups:
+            if not published(total):
+                continue
+            hidden = [i for i in parts if i in suppressed]
+            if len(hidden) != 1:
+                continue
+            candidates = sorted((i for i in parts if published(i) and (numerators[i] or 0) > 0),
+                                key=lambda i: (numerators[i], rows[i]["area_code"], rows[i]["period_start"]))
+            suppressed.add(candidates[0] if candidates else total)
+            changed = True
+    return {i for i in suppressed if statuses[i] != SUPPRESSED}
+
+
+def small_published_counts(values: pl.DataFrame, catalogue: Catalogue,
+                           threshold: int = DEFAULT_THRESHOLD) -> pl.DataFrame:
+    """Rows of people-counting measures that publish a count in 1..threshold (should always be empty)."""
+    people = [i.id for i in catalogue.indicators if i.people]
+    count_denominator = [i.id for i in catalogue.indicators if i.people and i.calculation.denominator is not None
+                         and i.calculation.denominator.aggregate != "population"]
+    count_value = [i.id for i in catalogue.indicators if i.people and i.calculation.denominator is None]
+
+    def small(column: str) -> pl.Expr:
+        # A table without the column (a narrower export) cannot publish a small value in it.
+        if column not in values.columns:
+            return pl.lit(False)
+        return (pl.col(column) >= 1) & (pl.col(column) <= threshold)
+
+    return values.filter(pl.col("indicator_id").is_in(people) & (
+        small("numerator")
+        | (pl.col("indicator_id").is_in(count_denominator) & small("denominator"))
+        | (pl.col("indicator_id").is_in(count_value) & small("value"))))
+
+
+def public_indicator_ids(profile: DisclosureProfile, catalogue: Catalogue) -> list[str]:
+    """The catalogue entries the public profile publishes, in catalogue order."""
+    every = [i.id for i in catalogue.indicators]
+    wanted: Iterable[str] = profile.indicators if profile.indicators is not None else every
+    chosen = set(wanted)
+    return [i for i in every if i in chosen]

@@ -7,22 +7,38 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from oba_pipeline.catalogue import load_catalogue
 from oba_pipeline.config import Home
-from oba_pipeline.publish import SNAPSHOT_DB, current_snapshot
+from oba_pipeline.disclosure import load_profiles, small_published_counts
+from oba_pipeline.publish import PUBLIC_DB, SNAPSHOT_DB, current_snapshot
 
 FORMATS = ("csv", "parquet", "xlsx")
+AUDIENCES = ("standard", "public")
 
 
 class NothingPublishedError(RuntimeError):
     """There is no published snapshot to read from yet."""
 
 
-def published_tables(home: Home) -> dict[str, pl.DataFrame]:
-    """Every table of the live snapshot (already through disclosure control when it was published)."""
+class DisclosureBreachError(RuntimeError):
+    """A table about to be exported holds a count disclosure control should have suppressed."""
+
+
+def published_tables(home: Home, audience: str = "standard") -> dict[str, pl.DataFrame]:
+    """Every table of the live snapshot (already through disclosure control when it was published).
+
+    `audience` "public" reads the public subset, published under the stricter public profile.
+    """
+    if audience not in AUDIENCES:
+        raise ValueError(f"unknown audience {audience!r}; choose one of {', '.join(AUDIENCES)}")
     snapshot = current_snapshot(home)
     if snapshot is None:
         raise NothingPublishedError(f"Nothing has been published under {home.root} yet: run `oba refresh` first.")
-    con = duckdb.connect(str(snapshot / SNAPSHOT_DB), read_only=True)
+    database = snapshot / (PUBLIC_DB if audience == "public" else SNAPSHOT_DB)
+    if not database.exists():
+        raise NothingPublishedError(f"The live snapshot {snapshot.name} has no {audience} tables: run `oba refresh` "
+                                    "to publish them.")
+    con = duckdb.connect(str(database), read_only=True)
     try:
         names = [row[0] for row in con.execute(
             "select table_name from information_schema.tables order by table_name").fetchall()]
@@ -31,11 +47,31 @@ def published_tables(home: Home) -> dict[str, pl.DataFrame]:
         con.close()
 
 
-def export_published(home: Home, out_dir: Path, fmt: str) -> list[Path]:
+def check_disclosure(tables: dict[str, pl.DataFrame], audience: str = "standard") -> None:
+    """Refuse to export if any count of people from 1 to the threshold would leave the toolkit.
+
+    The snapshot was published through disclosure control; this second look guards the export path
+    against a snapshot written some other way (an older version, a hand-made file).
+    """
+    values = tables.get("indicator_values")
+    if values is None or values.is_empty():
+        return
+    threshold = load_profiles()[audience].threshold
+    breaches = small_published_counts(values, load_catalogue(), threshold=threshold)
+    if breaches.height:
+        first = breaches.row(0, named=True)
+        raise DisclosureBreachError(
+            f"Export stopped: indicator_values holds {breaches.height} row(s) with a count of children or "
+            f"families from 1 to {threshold} (first: {first['indicator_id']}, {first.get('area_code')}, "
+            f"{first.get('period_label')}). Run `oba refresh` to republish through disclosure control.")
+
+
+def export_published(home: Home, out_dir: Path, fmt: str, audience: str = "standard") -> list[Path]:
     """Write every published table to `out_dir` as CSV or Parquet files, or one XLSX workbook."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    tables = published_tables(home)
+    tables = published_tables(home, audience)
+    check_disclosure(tables, audience)
     out_dir.mkdir(parents=True, exist_ok=True)
     if fmt == "xlsx":
         import xlsxwriter

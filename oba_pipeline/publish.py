@@ -24,6 +24,8 @@ from oba_pipeline.config import Home
 log = logging.getLogger(__name__)
 
 SNAPSHOT_DB = "oba.duckdb"
+# The public subset, under the stricter public disclosure profile, with the same table names.
+PUBLIC_DB = "public.duckdb"
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
 KEEP_SNAPSHOTS = 5
@@ -42,22 +44,20 @@ def read_manifest(snapshot: Path) -> dict[str, Any]:
     return json.loads((snapshot / MANIFEST).read_text(encoding="utf-8"))
 
 
-def publish_tables(home: Home, tables: Mapping[str, pl.DataFrame], manifest: Mapping[str, Any]) -> Path:
-    """Write `tables` as a new snapshot beside the live one, then make it live atomically."""
+def publish_tables(home: Home, tables: Mapping[str, pl.DataFrame], manifest: Mapping[str, Any],
+                   public: Mapping[str, pl.DataFrame] | None = None) -> Path:
+    """Write `tables` as a new snapshot beside the live one, then make it live atomically.
+
+    `public`, when given, is the public subset (same table names), written to its own database file so
+    that a public reader's connection cannot reach the fuller figures at all.
+    """
     home.ensure()
     snapshot_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     staging = home.published / f".{snapshot_id}.partial"
     staging.mkdir(parents=True)
-    con = duckdb.connect(str(staging / SNAPSHOT_DB))
-    try:
-        for name, frame in tables.items():
-            con.register("frame_to_publish", frame.to_arrow())
-            # Table names come from code constants, never from user input.
-            con.execute(f'create table "{name}" as select * from frame_to_publish')
-            con.unregister("frame_to_publish")
-        con.execute("checkpoint")
-    finally:
-        con.close()
+    _write_database(staging / SNAPSHOT_DB, tables)
+    if public is not None:
+        _write_database(staging / PUBLIC_DB, public)
     body = {"snapshot_id": snapshot_id, "published_at": datetime.now(UTC).isoformat(),
             "tables": {name: frame.height for name, frame in tables.items()}, **manifest}
     (staging / MANIFEST).write_text(json.dumps(body, indent=2, default=str), encoding="utf-8")
@@ -71,6 +71,19 @@ def publish_tables(home: Home, tables: Mapping[str, pl.DataFrame], manifest: Map
     log.info("published snapshot %s with %d tables", snapshot_id, len(tables))
     _prune(home, keep=KEEP_SNAPSHOTS)
     return final
+
+
+def _write_database(path: Path, tables: Mapping[str, pl.DataFrame]) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        for name, frame in tables.items():
+            con.register("frame_to_publish", frame.to_arrow())
+            # Table names come from code constants, never from user input.
+            con.execute(f'create table "{name}" as select * from frame_to_publish')
+            con.unregister("frame_to_publish")
+        con.execute("checkpoint")
+    finally:
+        con.close()
 
 
 def _prune(home: Home, keep: int) -> None:

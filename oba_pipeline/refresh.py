@@ -52,6 +52,12 @@ def run_refresh(home: Home, input_dir: Path, *, log_level: str = "WARNING") -> R
         return RefreshOutcome(success=False, run_id="", snapshot=current_snapshot(home),
                               failures=[f"The input folder {input_dir} does not exist. Point --input at the folder "
                                         "holding the night's extracts."])
+    from oba_pipeline.ingest.pseudonymise import PseudonymKeyError, load_key
+
+    try:
+        load_key()  # a missing key stops the refresh before anything is read, not halfway through
+    except PseudonymKeyError as error:
+        return RefreshOutcome(success=False, run_id="", snapshot=current_snapshot(home), failures=[str(error)])
     instance = prepare_instance(home)
     before = current_snapshot(home)
     defs = build_definitions(home, str(input_dir.resolve()))

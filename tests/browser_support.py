@@ -9,6 +9,10 @@ Use it from a test module like this:
 
     def test_x(browser, server):
         with browser_support.open_page(browser, server, "/some-page") as tab: ...
+
+The dashboard requires sign-in: `dashboard_server` creates one test account per role in the home
+(dashboard_fixtures.TEST_ACCOUNTS) and `open_page` signs in as the data team first, unless told to sign
+in as another account (`user="member-north"`) or not at all (`user=None`).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVER_START_SECONDS = 60
+TEST_SECRET = "browser-test-session-secret-0123456789abcdef0123"
 
 MARKS = [
     pytest.mark.browser,
@@ -43,8 +48,15 @@ MARKS = [
 ]
 
 
+# Assertions wait for text; on a shared 2-core machine a callback chain can take longer than
+# Playwright's default 5 s, so waiting is allowed up to 15 s (a pass is still as fast as the page).
+EXPECT_TIMEOUT_MS = 15_000
+
+
 def playwright_api() -> Any:
-    return pytest.importorskip("playwright.sync_api")
+    api = pytest.importorskip("playwright.sync_api")
+    api.expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+    return api
 
 
 def free_port() -> int:
@@ -60,7 +72,8 @@ def wait_until_answering(url: str, process: subprocess.Popen[bytes], log_path: P
         if process.poll() is not None:
             pytest.fail(f"dashboard server exited with {process.returncode}:\n{log_path.read_text()}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            # The sign-in page answers without an account once the server is up.
+            with urllib.request.urlopen(url.rstrip("/") + "/sign-in", timeout=2) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -72,8 +85,11 @@ def wait_until_answering(url: str, process: subprocess.Popen[bytes], log_path: P
 @contextmanager
 def dashboard_server(home: Home, log_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """`python -m dashboards` over a home, started in its own process group and stopped by its id."""
+    from dashboard_fixtures import create_accounts
+
+    create_accounts(home)
     port = free_port()
-    env = {**os.environ, **(extra_env or {})}
+    env = {"OBA_SECRET_KEY": TEST_SECRET, **os.environ, **(extra_env or {})}
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "dashboards", "--home", str(home.root), "--host", "127.0.0.1",
@@ -121,10 +137,23 @@ def browser_fixture() -> Any:
     return browser
 
 
+def sign_in(tab: Any, server_url: str, user: str) -> None:
+    """Sign in through the sign-in page as a person would: labelled fields, then the button."""
+    from dashboard_fixtures import TEST_PASSWORD
+
+    tab.goto(server_url.rstrip("/") + "/sign-in")
+    tab.get_by_label("Username").fill(user)
+    tab.get_by_label("Password").fill(TEST_PASSWORD)
+    with tab.expect_navigation():
+        tab.get_by_role("button", name="Sign in").click()
+    if "/sign-in" in tab.url:
+        raise AssertionError(f"signing in as {user} failed: {tab.content()[:500]}")
+
+
 @contextmanager
-def open_page(browser: Any, server_url: str, path: str = "/") -> Iterator[Any]:
-    """A fresh page at `path`; when the block ends, the console must hold no errors and no request may
-    have left the machine."""
+def open_page(browser: Any, server_url: str, path: str = "/", user: str | None = "data-team") -> Iterator[Any]:
+    """A fresh page at `path`, signed in as `user` first (None: not signed in); when the block ends, the
+    console must hold no errors and no request may have left the machine."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     tab = context.new_page()
     problems: list[str] = []
@@ -134,6 +163,8 @@ def open_page(browser: Any, server_url: str, path: str = "/") -> Iterator[Any]:
     tab.on("request", lambda request: foreign.append(request.url)
            if not request.url.startswith(server_url) and not request.url.startswith("data:") else None)
     try:
+        if user is not None:
+            sign_in(tab, server_url, user)
         tab.goto(server_url.rstrip("/") + path)
         yield tab
         assert problems == [], f"browser console errors: {problems}"

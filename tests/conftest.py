@@ -41,3 +41,13 @@ def app_engine(tmp_path: Path) -> Iterator[Any]:
         yield engine
     finally:
         engine.dispose()
+
+
+TEST_SECRET = "test-only-session-secret-0123456789abcdef0123456789"
+
+
+@pytest.fixture(autouse=True)
+def session_secret(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test may build the dashboard, which refuses to start without a session secret."""
+    monkeypatch.setenv("OBA_SECRET_KEY", TEST_SECRET)
+    return TEST_SECRET

@@ -134,3 +134,56 @@ def publish_sample(root: Path) -> Home:
         "generated_at": datetime.now(UTC).isoformat(),
     })
     return home
+
+
+TEST_PASSWORD = "test-only-password-4d7f"
+# One account per role; the partnership member sees Northtown North only.
+TEST_ACCOUNTS = {
+    "data-team": ("data_team", ()),
+    "commissioner": ("commissioner", ()),
+    "member-north": ("partnership_member", ("NT-N",)),
+    "public": ("public", ()),
+}
+
+
+def create_accounts(home: Home) -> None:
+    """The test accounts in the home's application database (existing ones are left as they are)."""
+    from oba_pipeline.appdb import create_schema, make_engine, session_scope
+    from oba_pipeline.appdb.accounts import AccountError, add_account
+
+    engine = make_engine(home=home)
+    try:
+        create_schema(engine)
+        for username, (role, areas) in TEST_ACCOUNTS.items():
+            try:
+                with session_scope(engine) as session:
+                    add_account(session, username, role, TEST_PASSWORD, areas)
+            except AccountError:
+                pass
+    finally:
+        engine.dispose()
+
+
+def csrf_token_of(page_html: str) -> str:
+    """The CSRF token of the sign-in form in a page."""
+    marker = 'name="csrf_token" value="'
+    start = page_html.index(marker) + len(marker)
+    return page_html[start:page_html.index('"', start)]
+
+
+def signed_in_client(app: Any, home: Home, username: str = "data-team") -> Any:
+    """A Flask test client signed in as one of the test accounts, as a browser would sign in."""
+    create_accounts(home)
+    client = app.server.test_client()
+    token = csrf_token_of(client.get("/sign-in").get_data(as_text=True))
+    response = client.post("/sign-in", data={"username": username, "password": TEST_PASSWORD,
+                                             "csrf_token": token, "next": "/"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+def csrf_header(client: Any) -> dict[str, str]:
+    """The X-CSRFToken header Dash's renderer sends, read from the cookie the server set."""
+    cookie = client.get_cookie("_csrf_token")
+    assert cookie is not None, "the server set no _csrf_token cookie"
+    return {"X-CSRFToken": cookie.value}

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 # tests/ is a plain folder of test modules: pytest puts it on sys.path, so the fixtures import by name.
-from dashboard_fixtures import AUTHORITY, publish_sample, sample_tables
+from dashboard_fixtures import AUTHORITY, csrf_header, publish_sample, sample_tables, signed_in_client
 
 from dashboards import data
 from dashboards.app import STATIC_DIR, create_app
@@ -385,7 +385,7 @@ def test_app_is_configured_for_offline_use(home: Home) -> None:
     assert app.config.assets_folder == str(STATIC_DIR)
     assert app.config.serve_locally is True
     assert app.title == "OBA toolkit"
-    client = app.server.test_client()
+    client = signed_in_client(app, home)
     index = client.get("/").get_data(as_text=True)
     assert '<html lang="en-GB">' in index
     assert "oba.css" in index and "a11y.js" in index
@@ -397,7 +397,7 @@ def test_app_is_configured_for_offline_use(home: Home) -> None:
 
 def test_scorecard_callback_through_the_server(home: Home) -> None:
     app = create_app(home)
-    client = app.server.test_client()
+    client = signed_in_client(app, home)
     client.get("/")  # the first request sets up the callbacks
     payload = {
         "output": "scorecard-body.children",
@@ -407,7 +407,7 @@ def test_scorecard_callback_through_the_server(home: Home) -> None:
         "changedPropIds": ["scorecard-area.value"],
         "state": [],
     }
-    response = client.post("/_dash-update-component", json=payload)
+    response = client.post("/_dash-update-component", json=payload, headers=csrf_header(client))
     assert response.status_code == 200
     body = json.dumps(response.get_json())
     assert "Showing Northtown North" in body and "49.9 per 10,000" in body

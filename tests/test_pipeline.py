@@ -206,3 +206,112 @@ def test_dagster_definitions_load_and_validate() -> None:
                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "passed validation" in result.stderr + result.stdout
+
+
+# --- Children's data stays safe (issue 8) -----------------------------------------------------------
+
+
+def _people_ids() -> set[str]:
+    return {i.id for i in load_catalogue().indicators if i.people}
+
+
+def _recoverable_localities(values: pl.DataFrame) -> list[tuple[str, str, str]]:
+    """Suppressed localities equal to the published authority total minus the other localities."""
+    found = []
+    people = values.filter(pl.col("indicator_id").is_in(_people_ids()))
+    for (indicator_id, period_type, start), cells in people.group_by("indicator_id", "period_type", "period_start"):
+        total = cells.filter(area_type="authority")
+        hidden = cells.filter(area_type="locality", status="c")
+        if total.height and total.item(0, "status") == "ok" and hidden.height == 1:
+            found.append((str(indicator_id), str(period_type), str(start)))
+    return found
+
+
+def test_no_published_or_exported_count_lies_between_one_and_the_threshold(sample_home: Home,
+                                                                           tmp_path: Path) -> None:
+    from oba_pipeline.disclosure import load_profiles, small_published_counts
+    from oba_pipeline.export import export_published
+    from oba_pipeline.publish import PUBLIC_DB
+
+    catalogue = load_catalogue()
+    profiles = load_profiles()
+    values = published(sample_home, "indicator_values")
+    assert values.filter(status="c").height > 0  # the sample data has small cells: the check is not empty
+    assert small_published_counts(values, catalogue, profiles["standard"].threshold).height == 0
+    for path in export_published(sample_home, tmp_path / "csv", "csv"):
+        if path.stem == "indicator_values":
+            exported = pl.read_csv(path, try_parse_dates=True, infer_schema_length=None)
+            assert exported.height == values.height
+            assert small_published_counts(exported, catalogue, profiles["standard"].threshold).height == 0
+    snapshot = current_snapshot(sample_home)
+    con = duckdb.connect(str(snapshot / PUBLIC_DB), read_only=True)  # type: ignore[operator]
+    try:
+        public = con.execute("select * from indicator_values").pl()
+        public_catalogue = set(con.execute("select indicator_id from indicators").pl().get_column("indicator_id"))
+    finally:
+        con.close()
+    assert set(public.get_column("indicator_id")) == public_catalogue == set(profiles["public"].indicators or ())
+    assert small_published_counts(public, catalogue, profiles["public"].threshold).height == 0
+    [workbook] = export_published(sample_home, tmp_path / "public", "xlsx", audience="public")
+    assert pl.read_excel(workbook, sheet_name="indicator_values").height == public.height
+
+
+def test_a_suppressed_locality_cannot_be_recovered_from_the_authority_total(sample_home: Home) -> None:
+    values = published(sample_home, "indicator_values")
+    localities_suppressed = values.filter(area_type="locality", status="c")
+    assert localities_suppressed.height > 0
+    assert _recoverable_localities(values) == []
+    # Nor a suppressed month from its reporting year and the other eleven months.
+    event_people = [i.id for i in load_catalogue().indicators if i.people and i.calculation.timing == "event"]
+    months = values.filter(pl.col("indicator_id").is_in(event_people), period_type="month")
+    years = values.filter(pl.col("indicator_id").is_in(event_people), period_type="reporting_year", status="ok")
+    for year in years.iter_rows(named=True):
+        in_year = months.filter(indicator_id=year["indicator_id"], area_code=year["area_code"]).filter(
+            (pl.col("period_start") >= year["period_start"]) & (pl.col("period_start") <= year["period_end"]))
+        if in_year.height == 12:
+            assert in_year.filter(status="c").height != 1, (year["indicator_id"], year["area_code"],
+                                                             year["period_label"])
+
+
+def test_landing_copies_and_raw_tables_are_deleted_after_a_successful_load(sample_home: Home) -> None:
+    files = [p for p in sample_home.landing.rglob("*") if p.is_file()]
+    assert files, "the sample data has rejected rows, kept for the data team"
+    assert {p.name for p in files} == {"rejected_rows.csv"}
+    con = duckdb.connect(str(sample_home.warehouse), read_only=True)
+    try:
+        raw = con.execute("select table_name from information_schema.tables where table_name like 'raw%'").fetchall()
+    finally:
+        con.close()
+    assert raw == []
+
+
+def test_no_identifier_reaches_a_published_snapshot(sample_home: Home) -> None:
+    from oba_pipeline.publish import PUBLIC_DB
+
+    raw = pl.read_csv(SAMPLE_DATA_DIR / "referrals.csv", infer_schema=False)
+    forbidden = set(raw.get_column("child_id").drop_nulls().head(500)) | set(
+        raw.get_column("date_of_birth").drop_nulls().head(500))
+    snapshot = current_snapshot(sample_home)
+    assert snapshot is not None
+    for database in (SNAPSHOT_DB, PUBLIC_DB):
+        con = duckdb.connect(str(snapshot / database), read_only=True)
+        try:
+            for (table,) in con.execute("select table_name from information_schema.tables").fetchall():
+                frame = con.execute(f'select * from "{table}"').pl()
+                assert not {"child_id", "family_id", "date_of_birth", "postcode"} & set(frame.columns), table
+                for column, dtype in frame.schema.items():
+                    if dtype == pl.Utf8:
+                        assert not forbidden & set(frame.get_column(column).drop_nulls().unique()), (table, column)
+        finally:
+            con.close()
+
+
+def test_refresh_without_a_pseudonym_key_stops_before_reading_anything(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OBA_PSEUDONYM_KEY", raising=False)
+    monkeypatch.delenv("OBA_PSEUDONYM_KEY_FILE", raising=False)
+    home = Home(tmp_path / "home")
+    outcome = run_refresh(home, SAMPLE_DATA_DIR)
+    assert not outcome.success and outcome.run_id == ""
+    assert "No pseudonymisation key: set OBA_PSEUDONYM_KEY" in outcome.failures[0]
+    assert not home.warehouse.exists()

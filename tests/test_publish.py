@@ -51,3 +51,15 @@ def test_export_every_format(tmp_path: Path) -> None:
     assert pl.read_parquet(parquet[1]).height == 1
     [workbook] = export_published(home, tmp_path / "xl", "xlsx")
     assert pl.read_excel(workbook, sheet_name="indicator_values").get_column("value").to_list() == [3.0]
+
+
+def test_export_refuses_a_snapshot_with_a_small_count(tmp_path: Path) -> None:
+    from oba_pipeline.export import DisclosureBreachError
+
+    home = Home(tmp_path / "home")
+    leaky = pl.DataFrame({"indicator_id": ["referrals_received"], "area_code": ["999"], "period_label": ["2024-25"],
+                          "value": [3.0], "numerator": [3.0], "denominator": [None], "status": ["ok"]})
+    publish_tables(home, {"indicator_values": leaky}, {})
+    with pytest.raises(DisclosureBreachError, match="count of children or families from 1 to 5"):
+        export_published(home, tmp_path / "out", "csv")
+    assert not (tmp_path / "out" / "indicator_values.csv").exists()

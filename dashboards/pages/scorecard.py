@@ -18,6 +18,7 @@ from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, 
 
 from dashboards import data
 from dashboards.app import current_home
+from dashboards.auth import audit
 from dashboards.figures import (
     format_value,
     history_figure,
@@ -141,9 +142,13 @@ def scorecard_body(home: Home, area_code: str | None, period_type: str | None) -
     """The scorecard tables for one area and period type."""
     if not area_code or not period_type:
         return [html.P("Choose an area and a period to see the scorecard.")]
-    rows = data.scorecard_rows(home, area_code, period_type)
     area_frame = data.areas(home).filter(pl.col("area_code") == area_code)
-    area_name = str(area_frame.get_column("area_name")[0]) if area_frame.height else area_code
+    if area_frame.is_empty():
+        # Not an area of this snapshot, or not one of the reader's areas: say nothing about it.
+        return [html.P("There are no figures to show for that area.", id="scorecard-status")]
+    rows = data.scorecard_rows(home, area_code, period_type)
+    area_name = str(area_frame.get_column("area_name")[0])
+    audit("view", area_code, page="scorecard", period_type=period_type)
     return scorecard_sections(rows, area_name, period_type)
 
 
@@ -274,9 +279,11 @@ def detail_panel(home: Home, indicator_id: str | None, area_code: str | None,
     if meta is None:
         log.info("measure %r was chosen but is not in the live snapshot's catalogue", indicator_id)
         return [html.P("That measure is not in the published catalogue any more. Choose another.")]
-    points = data.history(home, indicator_id, area_code, period_type)
     area_frame = data.areas(home).filter(pl.col("area_code") == area_code)
-    area_name = str(area_frame.get_column("area_name")[0]) if area_frame.height else area_code
+    if area_frame.is_empty():
+        return [html.P("There are no figures to show for that area.")]
+    points = data.history(home, indicator_id, area_code, period_type)
+    area_name = str(area_frame.get_column("area_name")[0])
     period_words = data.PERIOD_TYPE_PHRASES.get(period_type, period_type)
     heading = html.H2(meta["name"], id="scorecard-detail-heading", tabIndex="-1")
     context = html.P(f"{area_name}, {period_words} figures.", className="oba-lede")
