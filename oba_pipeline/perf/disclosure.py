@@ -1,6 +1,6 @@
 """Benchmark: disclosure control (primary and secondary suppression) on an indicator_values-sized table.
 
-    .venv/bin/python benchmarks/disclosure.py [--localities 6] [--years 10] [--repeat 3]
+    .venv/bin/python -m oba_pipeline.perf.disclosure [--localities 6] [--years 10] [--repeat 3]
 
 Builds every people-counting catalogue entry for an authority and its localities over N reporting years of
 months plus the years themselves, with counts drawn so that about one cell in five is small, and times
