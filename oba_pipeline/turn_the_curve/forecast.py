@@ -13,8 +13,8 @@ Which method is used when (documented in the README):
   the reason. With so few points a trend is mostly noise.
 
 Exponential smoothing is fitted to the latest unbroken run of published (status `ok`) values only: a
-model is never fitted or drawn through a suppressed or missing point. Prediction intervals come from 2,000 simulated future
-paths of the fitted model, which also give the interval of the *average* over the first h forecast
+model is never fitted or drawn through a suppressed or missing point. Prediction intervals come from 2,000
+simulated future paths of the fitted model, which also give the interval of the *average* over the first h forecast
 periods, the quantity the verdicts compare against.
 """
 

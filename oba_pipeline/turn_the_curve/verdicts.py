@@ -251,7 +251,8 @@ def _slope_tests(measure: Measure, series: Series, baseline: Baseline,
     after_test = fit.t_test(np.eye(x.shape[1])[1] + np.eye(x.shape[1])[3])
     after_slope, after_ci = float(np.asarray(after_test.effect).ravel()[0]), np.asarray(after_test.conf_int(ALPHA))[0]
     d = measure.decimals + 1
-    evidence = (f"slope per {step}: before {before_slope:+.{d}f} (95% CI {before_ci[0]:+.{d}f} to {before_ci[1]:+.{d}f}), "
+    evidence = (f"slope per {step}: before {before_slope:+.{d}f} "
+                f"(95% CI {before_ci[0]:+.{d}f} to {before_ci[1]:+.{d}f}), "
                 f"since {after_slope:+.{d}f} (95% CI {after_ci[0]:+.{d}f} to {after_ci[1]:+.{d}f}), "
                 f"change {change:+.{d}f} (95% CI {change_ci[0]:+.{d}f} to {change_ci[1]:+.{d}f})")
     sign = _sign(measure.polarity)
