@@ -136,7 +136,7 @@ def test_percent_forecasts_stay_within_0_and_100() -> None:
     values = list(np.clip(97 + np.arange(30) * 0.2 + noise(6, 30), 0, 100))
     baseline = fit_baseline(months(30), values, period_type="month", cutoff=months(30)[-1], horizon=24, unit="percent")
     assert isinstance(baseline, Baseline)
-    assert all(0 <= p.lower and p.upper <= 100 for p in baseline.points)
+    assert all(p.lower >= 0 and p.upper <= 100 for p in baseline.points)
 
 
 # --- intervals, scorecard, story -------------------------------------------------------------------------
@@ -254,3 +254,28 @@ def test_records_refuse_unknown_measures_and_areas_with_a_clear_message(app_engi
         set_target(app_engine, load_catalogue(), values, indicator_id="referrals_received", area_code="XYZ",
                    period_type="month", value=1.0, set_by="tester")
     assert load_records(app_engine) == Records([], [], {})
+
+
+def test_scorecard_cells_show_target_forecast_change_and_verdict(tmp_path) -> None:
+    import importlib
+
+    from dash import html
+
+    from dashboards.app import create_app
+    from oba_pipeline.config import Home
+
+    create_app(Home(tmp_path / "home").ensure())  # Dash requires an app before a page module registers
+    ttc_cells = importlib.import_module("dashboards.pages.scorecard").ttc_cells
+
+    row = {"target": 40.0, "variance_from_target": 5.0, "percent_of_target": 112.5, "target_met": False,
+           "next_forecast_value": 44.0, "next_period": "Nov 2026", "next_forecast_lower": 38.0,
+           "next_forecast_upper": 50.0, "change_since_baseline_start_pct": -8.2, "baseline_start_period": "Apr 2019",
+           "ttc_verdict": "withheld", "ttc_reason": "numbers too small to judge", "cycle_name": None}
+    cells = ttc_cells(row, "rate_per_10000", 1)
+    assert all(isinstance(c, html.Td) for c in cells) and len(cells) == 4
+    text = " ".join(str(c.children) for c in cells)
+    assert "+5.0 (112% of target), not met" in text
+    assert "Nov 2026, 95% interval" in text
+    assert "-8.2%" in text and "since Apr 2019" in text
+    assert "No verdict" in text and "numbers too small to judge" in text
+    assert "No target set" in str(ttc_cells({}, "count", 0)[0].children)
