@@ -37,6 +37,10 @@ SEASON = 12
 RECENT_WINDOW = {"month": 24, "reporting_year": 6}  # periods the short-history average looks back over
 SIMULATIONS = 2000
 LEVEL = 0.95
+# The interval of the average that a verdict must clear: wider than the 95% drawn on charts, because the
+# simulated paths leave out the uncertainty of the fitted parameters themselves, and a partnership should
+# only be told its curve turned on strong evidence (as control charts use three-sigma limits).
+MEAN_LEVEL = 0.99
 SEED = 3_141_592
 
 METHOD_LABELS = {
@@ -163,7 +167,8 @@ def fit_baseline(periods: list[date], values: list[float | None], *, period_type
     tail = (1 - level) / 2
     lower, upper = np.quantile(paths, [tail, 1 - tail], axis=1)
     running_mean = np.cumsum(paths, axis=0) / np.arange(1, horizon + 1)[:, None]
-    mean_lower, mean_upper = np.quantile(running_mean, [tail, 1 - tail], axis=1)
+    mean_tail = (1 - MEAN_LEVEL) / 2
+    mean_lower, mean_upper = np.quantile(running_mean, [mean_tail, 1 - mean_tail], axis=1)
     first = add_months(cutoff, step)
     points = tuple(
         BaselinePoint(add_months(first, step * i), float(central[i]), float(lower[i]), float(upper[i]),

@@ -4,8 +4,9 @@ its evidence, and an overall verdict that is withheld, with the reason, when the
 Tests (results are `better`, `worse`, `no` or `withheld`; `higher`/`lower` for measures with no polarity):
 
 - beyond_interval: the average of the published values since the baseline was frozen lies outside the
-  95% interval of the forecast average over the same periods.
-- sustained: each of the latest k published periods is on the same side of the forecast.
+  95% interval of the forecast average over the same periods, and at least 5% away from the forecast.
+- sustained: the latest k published periods are, on average, on the same side of the forecast (the turn
+  has not faded; single periods of small numbers are too noisy to require each one).
 - slope_turned: a segmented regression (with month-of-year effects for monthly series) finds the slope
   since the cycle started significantly in the good direction, where before it was not.
 - slowing: before, the slope was significantly in the bad direction; since, it is still bad or flat but
@@ -29,6 +30,9 @@ from oba_pipeline.turn_the_curve.forecast import Baseline, NoBaseline
 from oba_pipeline.turn_the_curve.intervals import value_interval
 
 SUSTAINED_K = 3
+# A difference from the forecast smaller than this share of it is not called a turn, however certain: the
+# smallest change a partnership would act on (and the size the honesty benchmark counts as a planted turn).
+MIN_RELATIVE_CHANGE = 0.05
 SLOPE_HISTORY = 24  # periods before the cycle used for the "before" slope
 SLOPE_MIN_AFTER = 4
 ALPHA = 0.05
@@ -185,9 +189,14 @@ def _beyond_interval(measure: Measure, series: Series, baseline: Baseline, windo
                 f"{_fmt(point.mean_upper, d)})")
     if point.mean_lower <= actual_mean <= point.mean_upper:
         return TestResult("no", evidence + ": inside the interval", actual_mean - forecast_mean)
-    result = _direction(measure.polarity, actual_mean - forecast_mean)
     side = "below" if actual_mean < point.mean_lower else "above"
-    return TestResult(result, f"{evidence}: {side} the interval", actual_mean - forecast_mean)
+    relative = abs(actual_mean - forecast_mean) / abs(forecast_mean) if forecast_mean else math.inf
+    if relative < MIN_RELATIVE_CHANGE:
+        return TestResult("no", f"{evidence}: {side} the interval, but only {relative:.1%} from the forecast, "
+                          f"less than the {MIN_RELATIVE_CHANGE:.0%} counted as a turn", actual_mean - forecast_mean)
+    result = _direction(measure.polarity, actual_mean - forecast_mean)
+    return TestResult(result, f"{evidence}: {side} the interval, {relative:.1%} from the forecast",
+                      actual_mean - forecast_mean)
 
 
 def _pooled_interval(measure: Measure, series: Series, idx: list[int]) -> str:
@@ -206,11 +215,11 @@ def _sustained(measure: Measure, published: list, k: int) -> TestResult:
     latest = published[-k:]
     deltas = [v - pt.forecast for pt, v in latest]
     described = ", ".join(f"{pt.period_start:%b %Y} {v - pt.forecast:+,.{measure.decimals}f}" for pt, v in latest)
-    evidence = f"latest {k} periods against the forecast: {described}"
-    if all(x > 0 for x in deltas) or all(x < 0 for x in deltas):
-        return TestResult(_direction(measure.polarity, deltas[0]), evidence + " (all on one side)",
-                          float(np.mean(deltas)))
-    return TestResult("no", evidence + " (not all on one side)", float(np.mean(deltas)))
+    mean = float(np.mean(deltas))
+    evidence = f"latest {k} periods against the forecast: {described}; on average {mean:+,.{measure.decimals}f}"
+    if mean == 0:
+        return TestResult("no", evidence + " (on the forecast)", mean)
+    return TestResult(_direction(measure.polarity, mean), evidence, mean)
 
 
 def _slope_tests(measure: Measure, series: Series, baseline: Baseline,
