@@ -14,8 +14,8 @@ Which method is used when (documented in the README):
 
 Exponential smoothing is fitted to the latest unbroken run of published (status `ok`) values only: a
 model is never fitted or drawn through a suppressed or missing point. Prediction intervals come from 2,000
-simulated future paths of the fitted model, which also give the interval of the *average* over the first h forecast
-periods, the quantity the verdicts compare against.
+simulated future paths of the fitted model, which also give the (99%) interval of the *average* over the
+first h forecast periods, the quantity the verdicts compare against.
 """
 
 from __future__ import annotations
