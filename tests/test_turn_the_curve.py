@@ -279,3 +279,27 @@ def test_scorecard_cells_show_target_forecast_change_and_verdict(tmp_path) -> No
     assert "-8.2%" in text and "since Apr 2019" in text
     assert "No verdict" in text and "numbers too small to judge" in text
     assert "No target set" in str(ttc_cells({}, "count", 0)[0].children)
+
+
+def test_honesty_summary_counts_hits_misses_and_false_alarms() -> None:
+    from oba_pipeline.turn_the_curve.honesty import Judgement, _last_full_year_before, summarise
+
+    judgements = [
+        Judgement(1, "planted", "referral_rate", "LOC-E", "2022-03-01", "better", "better", -0.15),
+        Judgement(1, "planted", "average_caseload_per_fte", "LOC-C", "2023-11-01", "worse", "on_baseline", 0.22),
+        Judgement(1, "planted", "families_reliable_improvement_pct", "LOC-S", "2023-02-01", "worse", "withheld", -0.4),
+        Judgement(1, "planted", "prevention_spend_share", "999", "2021-09-01", "better", "better", 0.003),  # tiny
+        Judgement(1, "non_change", "referral_rate", "LOC-N", "2022-03-01", "none", "worse"),
+        Judgement(1, "non_change", "referral_rate", "LOC-S", "2022-03-01", "none", "on_baseline"),
+        Judgement(1, "non_change", "referral_rate", "LOC-W", "2022-03-01", "none", "slowing"),
+        Judgement(1, "knock_on", "referral_rate", "999", "2022-03-01", "better", "better"),
+    ]
+    summary = summarise(judgements, [1])
+    assert (summary.found, summary.planted, summary.planted_withheld) == (1, 3, 1)
+    assert (summary.found_small, summary.planted_small) == (1, 1)
+    assert (summary.false_alarms, summary.non_changes, summary.non_change_slowing) == (1, 3, 1)
+    assert summary.recall == pytest.approx(1 / 3) and summary.false_alarm_rate == pytest.approx(1 / 3)
+    assert summary.knock_on_found == 1
+    # A change from March 2023 is judged against reporting years up to 2021-22 (the last full one before).
+    assert _last_full_year_before(date(2023, 2, 1)) == date(2021, 4, 1)
+    assert _last_full_year_before(date(2023, 3, 1)) == date(2022, 4, 1)
