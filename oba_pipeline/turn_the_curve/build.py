@@ -110,8 +110,8 @@ def build_tables(values: pl.DataFrame, catalogue: Catalogue, records: Records) -
                                    note=f"{scenario.author}, {scenario.created_at[:10]}: {scenario.reason}")
                               for p, v in sorted(scenario.values.items())]
         score_rows.append(scorecard_row(key, measure, series, latest, in_use, records.targets.get(key)))
-    turn = pl.DataFrame(verdict_rows, infer_schema_length=None) if verdict_rows else pl.DataFrame()
-    score = pl.DataFrame(score_rows, infer_schema_length=None) if score_rows else pl.DataFrame()
+    turn = _typed(pl.DataFrame(verdict_rows, infer_schema_length=None)) if verdict_rows else pl.DataFrame()
+    score = _typed(pl.DataFrame(score_rows, infer_schema_length=None)) if score_rows else pl.DataFrame()
     if turn.height:
         turn = turn.join(areas, on="area_code", how="left").with_columns(
             overall_label=pl.col("overall").replace_strict(VERDICT_LABELS, default=pl.col("overall")))
@@ -123,6 +123,23 @@ def build_tables(values: pl.DataFrame, catalogue: Catalogue, records: Records) -
         scorecard=score,
         scenarios=_scenario_frame(records),
     )
+
+
+# Columns that can be empty in every row (no cycle, no target yet): their types, so exports stay typed.
+NULLABLE_TYPES: dict[str, pl.DataType] = {
+    "vintage_id": pl.Int64(), "cycle_id": pl.Int64(), "cycle_started_on": pl.Date(), "baseline_fitted_to": pl.Date(),
+    "window_from": pl.Date(), "window_to": pl.Date(), "target_met": pl.Boolean(),
+}
+
+
+def _typed(frame: pl.DataFrame) -> pl.DataFrame:
+    """Give columns that are empty in every row a real type (numbers as Float64, text otherwise)."""
+    casts = {}
+    for name, dtype in frame.schema.items():
+        if dtype == pl.Null:
+            numeric = any(word in name for word in ("value", "target", "lower", "upper", "pct", "variance"))
+            casts[name] = NULLABLE_TYPES.get(name, pl.Float64() if numeric else pl.Utf8())
+    return frame.cast(casts) if casts else frame
 
 
 def _row(key: tuple[str, str, str], series: str, period: date, **fields: object) -> dict:
