@@ -20,10 +20,18 @@ PUBLISHED_TABLES = {
     "areas": "areas",
     "source_loads": "sources",
     "validation_summary": "validation_summary",
+    # turn the curve (assets/turn_the_curve.py)
+    "baselines": "baselines",
+    "turn_the_curve": "turn_the_curve",
+    "scorecard": "scorecard",
+    "ttc_scenarios": "scenarios",
+    "story_behind_the_curve": "story_behind_the_curve",
 }
 
 
-@dg.asset(group_name="publishing", kinds={"duckdb"}, deps=["indicator_values"])
+@dg.asset(group_name="publishing", kinds={"duckdb"},
+          deps=["indicator_values", "baselines", "turn_the_curve", "scorecard", "ttc_scenarios",
+                "story_behind_the_curve"])
 def published_snapshot(context: AssetExecutionContext, oba: OBASettings,
                        duckdb: DuckDBResource) -> dg.MaterializeResult:
     """The figures commissioners see, published only when every source passed its blocking checks."""

@@ -320,3 +320,34 @@ def scorecard_rows(home: Home, area_code: str, period_type: str) -> pl.DataFrame
             "recent_statuses": stats[-RECENT_PERIODS:],
         })
     return pl.DataFrame(rows, schema=SCORECARD_SCHEMA)
+
+
+# --- Turn the curve (published by assets/turn_the_curve.py) -------------------------------------------------
+
+TTC_SCORECARD_SCHEMA: dict[str, Any] = {
+    "indicator_id": pl.String, "target": pl.Float64, "variance_from_target": pl.Float64,
+    "percent_of_target": pl.Float64, "target_met": pl.Boolean, "forecast_value": pl.Float64,
+    "next_period": pl.String, "next_forecast_value": pl.Float64, "next_forecast_lower": pl.Float64,
+    "next_forecast_upper": pl.Float64, "baseline_start_period": pl.String,
+    "change_since_baseline_start_pct": pl.Float64, "ttc_verdict": pl.String, "verdict_baseline": pl.String,
+    "cycle_name": pl.String, "ttc_reason": pl.String,
+}
+
+_SQL_TTC_SCORECARD = """
+select s.indicator_id, s.target, s.variance_from_target, s.percent_of_target, s.target_met, s.forecast_value,
+       s.next_period, s.next_forecast_value, s.next_forecast_lower, s.next_forecast_upper, s.baseline_start_period,
+       s.change_since_baseline_start_pct, s.verdict as ttc_verdict, s.verdict_baseline, s.cycle_name,
+       t.reason as ttc_reason
+from scorecard as s
+left join turn_the_curve as t
+  on t.indicator_id = s.indicator_id and t.area_code = s.area_code and t.period_type = s.period_type
+ and t.baseline = s.verdict_baseline and coalesce(t.cycle_name, '') = coalesce(s.cycle_name, '')
+where s.area_code = $area_code and s.period_type = $period_type
+qualify row_number() over (partition by s.indicator_id order by t.cycle_id desc nulls last) = 1
+"""
+
+
+def ttc_scorecard(home: Home, area_code: str, period_type: str) -> pl.DataFrame:
+    """The turn-the-curve scorecard columns (target, forecast, change since the baseline began, verdict)."""
+    return _frame(home, _SQL_TTC_SCORECARD, {"area_code": area_code, "period_type": period_type},
+                  TTC_SCORECARD_SCHEMA)

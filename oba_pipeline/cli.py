@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     generate.set_defaults(handler=_generate)
 
     _users_parser(commands)
+    _add_ttc_commands(commands)
     return parser
 
 
@@ -149,6 +150,61 @@ def _read_password() -> str:
         raise AccountError("No password on standard input: pipe it in, e.g. "
                            "`read -rs PW && printf '%s\\n' \"$PW\" | oba users add NAME --role ROLE --password-stdin`.")
     return line
+
+
+def _add_ttc_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`oba ttc ...`: turn-the-curve cycles, scenarios and targets (see oba_pipeline/turn_the_curve)."""
+    ttc = commands.add_parser("ttc", help="turn the curve: start a cycle, add a scenario, set a target, list")
+    actions = ttc.add_subparsers(required=True, metavar="ACTION")
+
+    def measure(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("indicator", help="catalogue id, e.g. referral_rate")
+        parser.add_argument("area", help="area code: the authority's 3-digit code or a locality code")
+        parser.add_argument("--period", choices=("month", "reporting_year"), default="month")
+        parser.add_argument("--by", default=os.environ.get("USER", "unknown"), help="who is recording this")
+
+    start = actions.add_parser("start", help="start a cycle: freeze the measure's baseline as it stands today")
+    measure(start)
+    start.add_argument("--name", required=True, help="what the cycle is called")
+    start.set_defaults(handler=_ttc, action="start")
+    scenario = actions.add_parser("scenario", help="add a named forecast scenario beside the statistical one")
+    measure(scenario)
+    scenario.add_argument("--name", required=True)
+    scenario.add_argument("--reason", required=True, help="what partners know that the statistics do not")
+    scenario.add_argument("values", nargs="+", help="PERIOD=VALUE, e.g. 2027-03=540")
+    scenario.set_defaults(handler=_ttc, action="scenario")
+    target = actions.add_parser("target", help="set the target for a measure in an area")
+    measure(target)
+    target.add_argument("value", type=float)
+    target.add_argument("--note", default="")
+    target.set_defaults(handler=_ttc, action="target")
+    listing = actions.add_parser("list", help="list cycles, scenarios and targets")
+    listing.set_defaults(handler=_ttc, action="list")
+
+
+def _ttc(args: argparse.Namespace) -> int:
+    from oba_pipeline.turn_the_curve import commands
+    from oba_pipeline.turn_the_curve.records import RecordError
+
+    home = Home.from_env()
+    try:
+        if args.action == "start":
+            message = commands.start_cycle(home, indicator_id=args.indicator, area_code=args.area,
+                                           period_type=args.period, name=args.name, by=args.by)
+        elif args.action == "scenario":
+            message = commands.add_scenario(home, indicator_id=args.indicator, area_code=args.area,
+                                            period_type=args.period, name=args.name, by=args.by,
+                                            reason=args.reason, items=args.values)
+        elif args.action == "target":
+            message = commands.set_target(home, indicator_id=args.indicator, area_code=args.area,
+                                          period_type=args.period, value=args.value, by=args.by, note=args.note)
+        else:
+            message = commands.list_records(home)
+    except RecordError as error:
+        print(f"oba ttc {args.action}: {error}", file=sys.stderr)
+        return 1
+    print(message)
+    return 0
 
 
 def _refresh(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from assets.marts import MART_ASSETS
 from assets.publishing import published_snapshot
 from assets.reference import areas, calendar, registries, reporting_periods
 from assets.sources import SOURCE_ASSETS
+from assets.turn_the_curve import story_behind_the_curve, turn_the_curve_tables
 from oba_pipeline.config import SAMPLE_DATA_DIR, Home
 from oba_pipeline.resources import OBASettings
 
@@ -23,7 +24,7 @@ def build_definitions(home: Home, input_dir: str) -> dg.Definitions:
     source_assets = [asset for extract, staged, _ in SOURCE_ASSETS for asset in (extract, staged)]
     checks = [check for _, _, check in SOURCE_ASSETS]
     all_assets = [*source_assets, areas, calendar, registries, reporting_periods, *MART_ASSETS,
-                  indicator_values, published_snapshot]
+                  indicator_values, turn_the_curve_tables, story_behind_the_curve, published_snapshot]
     # DuckDB allows one writer at a time, so every step of a refresh runs in one process, in order.
     refresh = dg.define_asset_job(REFRESH_JOB, selection=dg.AssetSelection.all(),
                                   executor_def=dg.in_process_executor,

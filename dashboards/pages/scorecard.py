@@ -39,7 +39,13 @@ ARROWS = {"up": "↑", "down": "↓", "flat": "→"}
 DIRECTION_TEXT = {"up": "Up", "down": "Down", "flat": "Level"}
 PERIOD_NOUN = {"month": ("month", "months"), "reporting_year": ("year", "years")}
 DEFAULT_PERIOD_TYPE = "month"
-COLUMNS = ("Measure", "Kind", "Latest figure", "Previous figure", "Trend", "Recent periods", "Unit")
+COLUMNS = ("Measure", "Kind", "Latest figure", "Previous figure", "Trend", "Recent periods", "Unit",
+           "Target", "Forecast", "Since the baseline began", "Turn the curve")
+TTC_VERDICTS = {
+    "better": "Better than the baseline", "worse": "Worse than the baseline",
+    "slowing": "Still worsening, more slowly", "on_baseline": "On the baseline",
+    "higher": "Above the baseline", "lower": "Below the baseline", "withheld": "No verdict",
+}
 
 
 def layout(**_query: str) -> html.Div:
@@ -146,7 +152,8 @@ def scorecard_body(home: Home, area_code: str | None, period_type: str | None) -
     if area_frame.is_empty():
         # Not an area of this snapshot, or not one of the reader's areas: say nothing about it.
         return [html.P("There are no figures to show for that area.", id="scorecard-status")]
-    rows = data.scorecard_rows(home, area_code, period_type)
+    rows = with_turn_the_curve(data.scorecard_rows(home, area_code, period_type),
+                               data.ttc_scorecard(home, area_code, period_type))
     area_name = str(area_frame.get_column("area_name")[0])
     audit("view", area_code, page="scorecard", period_type=period_type)
     return scorecard_sections(rows, area_name, period_type)
@@ -220,7 +227,47 @@ def measure_row(row: dict[str, Any], period_type: str) -> html.Tr:
         html.Td(trend_cell(row["direction"], row["verdict"], row["run_length"], period_type)),
         html.Td(sparkline_cell(row["recent_values"], row["recent_statuses"])),
         html.Td(row["unit_label"] or unit),
+        *ttc_cells(row, unit, decimals),
     ])
+
+
+def with_turn_the_curve(rows: pl.DataFrame, ttc: pl.DataFrame) -> pl.DataFrame:
+    """The scorecard rows with the turn-the-curve columns beside them (empty where none are published)."""
+    return rows.join(ttc, on="indicator_id", how="left")
+
+
+def ttc_cells(row: dict[str, Any], unit: str, decimals: int) -> list[html.Td]:
+    """Target (with variance and % of target), forecast for the next period with its interval, change since
+    the baseline's first value, and the turn-the-curve verdict (with the reason when withheld)."""
+    target = row.get("target")
+    if target is None:
+        target_cell: list[Any] = [html.Span("No target set", className="oba-small")]
+    else:
+        target_cell = [format_value(target, unit, decimals)]
+        if row.get("variance_from_target") is not None:
+            met = {True: "met", False: "not met"}.get(row.get("target_met"), "")  # type: ignore[arg-type]
+            target_cell += [html.Br(), html.Span(
+                f"{row['variance_from_target']:+,.{decimals}f} ({row['percent_of_target']:,.0f}% of target)"
+                + (f", {met}" if met else ""), className="oba-small")]
+    if row.get("next_forecast_value") is None:
+        forecast_cell: list[Any] = [html.Span("No forecast", className="oba-small")]
+    else:
+        forecast_cell = [format_value(row["next_forecast_value"], unit, decimals), html.Br(), html.Span(
+            f"{row['next_period']}, 95% interval {format_value(row['next_forecast_lower'], unit, decimals)} to "
+            f"{format_value(row['next_forecast_upper'], unit, decimals)}", className="oba-small")]
+    change = row.get("change_since_baseline_start_pct")
+    change_cell: list[Any] = ([html.Span("Not available", className="oba-small")] if change is None else
+                              [f"{change:+,.1f}%", html.Br(),
+                               html.Span(f"since {row['baseline_start_period']}", className="oba-small")])
+    verdict = row.get("ttc_verdict")
+    verdict_cell: list[Any] = [TTC_VERDICTS.get(verdict, "Not judged") if verdict else "Not judged"]
+    if row.get("cycle_name"):
+        verdict_cell += [html.Br(), html.Span(f"against the baseline frozen for {row['cycle_name']}",
+                                              className="oba-small")]
+    if verdict == "withheld" and row.get("ttc_reason"):
+        verdict_cell += [html.Br(), html.Span(str(row["ttc_reason"]), className="oba-small")]
+    return [html.Td(target_cell, className="oba-num"), html.Td(forecast_cell, className="oba-num"),
+            html.Td(change_cell, className="oba-num"), html.Td(verdict_cell)]
 
 
 def figure_cell(value: float | None, status: str | None, label: str | None, unit: str, decimals: int,

@@ -15,7 +15,11 @@ from oba_pipeline.appdb.base import Base
 from oba_pipeline.config import Home
 
 # Modules that declare tables on Base. Each feature adds its module here so create_schema sees it.
-MODEL_MODULES: list[str] = ["oba_pipeline.appdb.audit", "oba_pipeline.appdb.accounts"]
+MODEL_MODULES: list[str] = [
+    "oba_pipeline.appdb.audit",
+    "oba_pipeline.appdb.accounts",
+    "oba_pipeline.appdb.turn_the_curve",
+]
 
 
 def app_db_url(home: Home | None = None) -> str:

@@ -1,0 +1,189 @@
+"""The story behind the curve: which groups (localities, age bands, referral sources, categories of need,
+family groups) contributed most to a measure's change between the year before and the latest year.
+
+The change in the measure is split into one contribution per group that adds up to the whole:
+
+- counts: each group's change in its monthly average count;
+- rates per 10,000 children: each group's change in referrals (or children) per 10,000 children of the
+  area, so contributions add up to the change in the rate;
+- percentages and ratios built from counts: a Kitagawa decomposition of the change, per group, into a
+  *mix* part (the group's share of the denominator changed) and a *rate* part (the group's own
+  percentage changed), each weighted by the average of the two years.
+
+Groups with small numbers are suppressed by the same disclosure control as every published figure;
+their contributions are reported together as "other groups (small numbers)", suppressed too if small.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from oba_pipeline.catalogue import Catalogue, Indicator
+from oba_pipeline.disclosure import DEFAULT_THRESHOLD
+from oba_pipeline.indicators.engine import _aggregate_sql
+from oba_pipeline.turn_the_curve.forecast import add_months
+
+STORY_SQL = Path(__file__).resolve().parent / "sql" / "story_groups.sql"
+WINDOW_MONTHS = 12
+OTHER = "other groups (small numbers)"
+
+STORY_SCHEMA = {
+    "indicator_id": pl.Utf8, "area_code": pl.Utf8, "dimension": pl.Utf8, "group_value": pl.Utf8,
+    "before_from": pl.Date, "after_to": pl.Date, "before_value": pl.Float64, "after_value": pl.Float64,
+    "contribution": pl.Float64, "mix_effect": pl.Float64, "rate_effect": pl.Float64,
+    "share_of_change": pl.Float64, "total_change": pl.Float64, "rank": pl.Int64, "status": pl.Utf8,
+}
+
+
+def story_dimensions(indicator: Indicator, columns: set[str]) -> list[str]:
+    """The catalogue's disaggregations that the indicator's mart actually carries."""
+    return [d for d in indicator.disaggregations if d in columns]
+
+
+def group_sql(indicator: Indicator, dimension: str) -> str:
+    calc = indicator.calculation
+    if calc.timing == "event":
+        in_period = f"f.{calc.date} between p.period_start and p.period_end"
+    else:
+        in_period = (f"f.{calc.start} is not null and f.{calc.start} <= p.period_end "
+                     f"and (f.{calc.end} is null or f.{calc.end} > p.period_end)")
+    denominator = calc.denominator
+    return STORY_SQL.read_text(encoding="utf-8").format(
+        table=calc.table, in_period=in_period, dimension=dimension,
+        numerator=_aggregate_sql(calc.numerator, "month"),
+        denominator=("null" if denominator is None or denominator.aggregate == "population"
+                     else _aggregate_sql(denominator, "month")))
+
+
+def build_story(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, values: pl.DataFrame) -> pl.DataFrame:
+    """Contributions to the change from the year before to the latest year, per measure, area and group."""
+    frames = []
+    monthly = values.filter(pl.col("period_type") == "month")
+    for indicator in catalogue.indicators:
+        rows = monthly.filter(pl.col("indicator_id") == indicator.id)
+        if rows.is_empty():
+            continue
+        last = rows.get_column("period_start").max()
+        after_from = add_months(last, -(WINDOW_MONTHS - 1))  # type: ignore[arg-type]
+        before_from = add_months(after_from, -WINDOW_MONTHS)
+        columns = {r[0] for r in con.execute(f"describe {indicator.calculation.table}").fetchall()}
+        for dimension in story_dimensions(indicator, columns):
+            groups = con.execute(group_sql(indicator, dimension), {
+                "before_from": before_from, "after_from": after_from, "after_to": last}).pl()
+            population = _population(rows, before_from, after_from, last) if _per_child(indicator) else None
+            frames.append(decompose(indicator, dimension, groups, population)
+                          .with_columns(before_from=pl.lit(before_from), after_to=pl.lit(last)))
+    if not frames:
+        return pl.DataFrame(schema=STORY_SCHEMA)
+    authority = values.filter(pl.col("area_type") == "authority").get_column("area_code").first()
+    # A locality's own breakdown by locality is itself: only the authority is split by locality.
+    return (pl.concat(frames, how="diagonal_relaxed").select(list(STORY_SCHEMA))
+            .filter((pl.col("dimension") != "locality") | (pl.col("area_code") == authority))
+            .sort("indicator_id", "area_code", "dimension", "rank"))
+
+
+def _per_child(indicator: Indicator) -> bool:
+    denominator = indicator.calculation.denominator
+    return denominator is not None and denominator.aggregate == "population"
+
+
+def _population(rows: pl.DataFrame, before_from: date, after_from: date, after_to: date) -> pl.DataFrame:
+    """Summed monthly populations per area and window (the denominators of a rate per child)."""
+    return rows.filter(pl.col("period_start").is_between(before_from, after_to)).group_by(
+        "area_code", window=pl.when(pl.col("period_start") < after_from).then(pl.lit("before"))
+        .otherwise(pl.lit("after"))).agg(population=pl.col("denominator").sum())
+
+
+def decompose(indicator: Indicator, dimension: str, groups: pl.DataFrame,
+              population: pl.DataFrame | None) -> pl.DataFrame:
+    """One row per area and group with its contribution; `groups` has window, area_code, group_value,
+    numerator, denominator (summed over the months of each window)."""
+    scale = indicator.calculation.scale
+    wide = groups.with_columns(pl.col("group_value").cast(pl.Utf8).fill_null("not recorded")).pivot(
+        on="window", index=["area_code", "group_value"], values=["numerator", "denominator"],
+        aggregate_function="sum")
+    for column in ("numerator_before", "numerator_after", "denominator_before", "denominator_after"):
+        if column not in wide.columns:
+            wide = wide.with_columns(pl.lit(0.0).alias(column))
+    wide = wide.fill_null(0.0)
+    months = float(WINDOW_MONTHS)
+    calc = indicator.calculation
+    if calc.denominator is None:
+        out = wide.with_columns(before_value=pl.col("numerator_before") / months,
+                                after_value=pl.col("numerator_after") / months)
+        out = out.with_columns(contribution=pl.col("after_value") - pl.col("before_value"),
+                               mix_effect=pl.lit(None, pl.Float64), rate_effect=pl.lit(None, pl.Float64))
+    elif population is not None:
+        pops = population.pivot(on="window", index="area_code", values="population")
+        out = wide.join(pops.rename({"before": "pop_before", "after": "pop_after"}), on="area_code", how="left")
+        out = out.with_columns(
+            before_value=pl.col("numerator_before") / pl.col("pop_before") * scale,
+            after_value=pl.col("numerator_after") / pl.col("pop_after") * scale,
+        ).with_columns(contribution=pl.col("after_value") - pl.col("before_value"),
+                       mix_effect=pl.lit(None, pl.Float64), rate_effect=pl.lit(None, pl.Float64))
+    else:
+        totals = wide.group_by("area_code").agg(den_b=pl.col("denominator_before").sum(),
+                                                den_a=pl.col("denominator_after").sum())
+        out = wide.join(totals, on="area_code").with_columns(
+            w_b=pl.when(pl.col("den_b") > 0).then(pl.col("denominator_before") / pl.col("den_b")).otherwise(0.0),
+            w_a=pl.when(pl.col("den_a") > 0).then(pl.col("denominator_after") / pl.col("den_a")).otherwise(0.0),
+            before_value=pl.when(pl.col("denominator_before") > 0)
+            .then(pl.col("numerator_before") / pl.col("denominator_before") * scale),
+            after_value=pl.when(pl.col("denominator_after") > 0)
+            .then(pl.col("numerator_after") / pl.col("denominator_after") * scale),
+        ).with_columns(
+            # A group absent in one year takes its other year's value: its whole effect is then mix.
+            r_b=pl.coalesce("before_value", "after_value", pl.lit(0.0)),
+            r_a=pl.coalesce("after_value", "before_value", pl.lit(0.0)),
+        ).with_columns(
+            mix_effect=(pl.col("w_a") - pl.col("w_b")) * (pl.col("r_a") + pl.col("r_b")) / 2,
+            rate_effect=(pl.col("r_a") - pl.col("r_b")) * (pl.col("w_a") + pl.col("w_b")) / 2,
+        ).with_columns(contribution=pl.col("mix_effect") + pl.col("rate_effect"))
+    out = _disclose(indicator, out)
+    return _finish(out, indicator, dimension)
+
+
+def _disclose(indicator: Indicator, out: pl.DataFrame) -> pl.DataFrame:
+    """A group is suppressed when either year counts 1 to 5 people (or divides by that few)."""
+    if not indicator.people:
+        return out.with_columns(status=pl.lit("ok"))
+    stock = indicator.calculation.timing == "stock"
+    count_denominator = indicator.calculation.denominator is not None and not _per_child(indicator)
+
+    def small(column: str) -> pl.Expr:
+        size = pl.col(column) / WINDOW_MONTHS if stock else pl.col(column)
+        return (size > 0) & (size <= DEFAULT_THRESHOLD)
+
+    suppressed = small("numerator_before") | small("numerator_after")
+    if count_denominator:
+        suppressed = suppressed | small("denominator_before") | small("denominator_after")
+    return out.with_columns(status=pl.when(suppressed).then(pl.lit("c")).otherwise(pl.lit("ok")))
+
+
+def _finish(out: pl.DataFrame, indicator: Indicator, dimension: str) -> pl.DataFrame:
+    total = out.group_by("area_code").agg(total_change=pl.col("contribution").sum())
+    shown = out.filter(pl.col("status") == "ok").select(
+        "area_code", "group_value", "before_value", "after_value", "contribution", "mix_effect", "rate_effect",
+        "status")
+    hidden = out.filter(pl.col("status") == "c").group_by("area_code").agg(
+        contribution=pl.col("contribution").sum(), numerator_before=pl.col("numerator_before").sum(),
+        numerator_after=pl.col("numerator_after").sum())
+    # The small groups together: shown as one contribution unless that too counts five or fewer.
+    other = _disclose(indicator, hidden.with_columns(denominator_before=pl.lit(None, pl.Float64),
+                                                     denominator_after=pl.lit(None, pl.Float64)))
+    other = other.select(
+        "area_code", group_value=pl.lit(OTHER), before_value=pl.lit(None, pl.Float64),
+        after_value=pl.lit(None, pl.Float64),
+        contribution=pl.when(pl.col("status") == "ok").then(pl.col("contribution")),
+        mix_effect=pl.lit(None, pl.Float64), rate_effect=pl.lit(None, pl.Float64), status="status")
+    return (pl.concat([shown, other], how="diagonal_relaxed").join(total, on="area_code", how="left")
+            .with_columns(
+                indicator_id=pl.lit(indicator.id), dimension=pl.lit(dimension),
+                share_of_change=pl.when(pl.col("total_change") != 0)
+                .then(pl.col("contribution") / pl.col("total_change")),
+                rank=pl.col("contribution").abs().rank("ordinal", descending=True).over("area_code")
+                .cast(pl.Int64)))
