@@ -16,10 +16,14 @@ PUBLISHED_TABLES = {
     "areas": "areas",
     "source_loads": "sources",
     "validation_summary": "validation_summary",
+    "family_vs_service": "family_vs_service",
+    "family_rater_gaps": "family_rater_gaps",
+    "family_themes": "family_themes",
 }
 
 
-@dg.asset(group_name="publishing", kinds={"duckdb"}, deps=["indicator_values"])
+@dg.asset(group_name="publishing", kinds={"duckdb"},
+          deps=["indicator_values", "family_vs_service", "family_rater_gaps"])
 def published_snapshot(context: AssetExecutionContext, oba: OBASettings,
                        duckdb: DuckDBResource) -> dg.MaterializeResult:
     """The figures commissioners see, published only when every source passed its blocking checks."""

@@ -39,3 +39,16 @@ def apply_disclosure_control(values: pl.DataFrame, catalogue: Catalogue,
         denominator=pl.when(suppress & pl.col("indicator_id").is_in(uses_count_denominator))
         .then(None).otherwise(pl.col("denominator")),
     )
+
+
+def suppress_small_groups(frame: pl.DataFrame, count: str, figures: list[str],
+                          threshold: int = DEFAULT_THRESHOLD) -> pl.DataFrame:
+    """Disclosure control for tables that are not `indicator_values`: where the number of people
+    (children or families) a row is built on, in column `count`, is from 1 to the threshold, the
+    row's `figures` and the count itself are emptied and its `status` becomes 'c'."""
+    small = (pl.col(count) >= 1) & (pl.col(count) <= threshold)
+    status = pl.col("status") if "status" in frame.columns else pl.lit("ok")
+    return frame.with_columns(
+        status=pl.when(small).then(pl.lit(SUPPRESSED)).otherwise(status),
+        **{column: pl.when(small).then(None).otherwise(pl.col(column)) for column in [*figures, count]},
+    )
