@@ -121,7 +121,10 @@ class _SnapshotCache:
                 return held
             snapshot = _Snapshot(
                 folder=folder,
-                connection=duckdb.connect(str(folder / SNAPSHOT_DB), read_only=True),
+                # Replacement scans off: a table missing from an older snapshot must be a CatalogException
+                # (handled as an empty state), never a Python variable of the same name read as a table.
+                connection=duckdb.connect(str(folder / SNAPSHOT_DB), read_only=True,
+                                          config={"python_enable_replacements": False}),
                 manifest=read_manifest(folder),
             )
             # The old connection is dropped, not closed: a request on another thread may still be
