@@ -40,9 +40,10 @@ def headline_score(instrument: Instrument, scores: Mapping[str, float]) -> float
     if instrument.headline_method == "none":
         return None
     if instrument.headline_method == "item":
-        if instrument.headline_item not in scores:
+        named = instrument.headline_item
+        if named is None or named not in scores:
             return None
-        return convert(instrument, scores[instrument.headline_item])
+        return convert(instrument, scores[named])
     scored = [scores[item.code] for item in instrument.items if item.code in scores]
     return sum(scored) / len(scored) if scored else None
 
