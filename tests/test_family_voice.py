@@ -104,6 +104,27 @@ def test_family_star_headline_is_the_mean_of_the_ten_areas(tools: dict) -> None:
         scoring.headline_score(star, {"family_routine": 11})
 
 
+def test_every_other_instrument_scores_by_hand(tools: dict) -> None:
+    my_star = tools["my_star"]
+    areas = [item.code for item in my_star.items]
+    # Eight areas scored 1-5: (2 * 4 + 4 * 4) / 8 = 3.0; one step of five is reliable for an area.
+    assert scoring.headline_score(my_star, dict(zip(areas, [2] * 4 + [4] * 4, strict=True))) == 3.0
+    assert scoring.reliable_change(my_star, 2, 3, "item") == "reliable improvement"
+    # Goals: the mean of the goals the family set (two of three here).
+    assert scoring.headline_score(tools["goal_based_outcomes"], {"goal_1": 3, "goal_2": 6}) == 4.5
+    # The SDQ headline is total difficulties, not the mean of its subscales and prosocial.
+    sdq = {"emotional": 4, "conduct": 3, "hyperactivity": 6, "peer_problems": 2, "prosocial": 8,
+           "total_difficulties": 15}
+    assert scoring.headline_score(tools["sdq"], sdq) == 15
+    assert scoring.headline_score(tools["signs_of_safety"], {"safety": 7}) == 7
+    assert scoring.reliable_change(tools["family_life"], 4, 6, "headline") == "reliable improvement"
+    assert scoring.reliable_change(tools["family_life"], 4, 5, "headline") == "no reliable change"
+    # "What matters most" names themes; it has no score to change.
+    assert scoring.headline_score(tools["what_matters"], {"safety": 1, "education": 1}) is None
+    with pytest.raises(KeyError, match="no item 'keeping_children_safe'"):
+        scoring.headline_score(tools["my_star"], {"keeping_children_safe": 3})
+
+
 @pytest.mark.parametrize(("raw", "metric"), [(7, 7.00), (8, 9.51), (14, 15.32), (20, 18.59), (23, 20.73),
                                               (24, 21.54), (28, 25.03), (34, 32.55), (35, 35.00)])
 def test_swemwbs_raw_total_converts_to_the_metric_score(tools: dict, raw: int, metric: float) -> None:
