@@ -121,10 +121,7 @@ class _SnapshotCache:
                 return held
             snapshot = _Snapshot(
                 folder=folder,
-                # Replacement scans off: a table missing from an older snapshot must be a CatalogException
-                # (handled as an empty state), never a Python variable of the same name read as a table.
-                connection=duckdb.connect(str(folder / SNAPSHOT_DB), read_only=True,
-                                          config={"python_enable_replacements": False}),
+                connection=duckdb.connect(str(folder / SNAPSHOT_DB), read_only=True),
                 manifest=read_manifest(folder),
             )
             # The old connection is dropped, not closed: a request on another thread may still be
@@ -144,6 +141,10 @@ def _cursor(home: Home) -> Iterator[duckdb.DuckDBPyConnection | None]:
         yield None
         return
     cursor = snapshot.connection.cursor()
+    # Replacement scans off (per cursor: a setting at connect time would clash with other read-only
+    # connections to the same file in one process): a table missing from an older snapshot must be a
+    # CatalogException, handled as an empty state, never a Python name of the same name read as a table.
+    cursor.execute("set python_enable_replacements = false")
     try:
         yield cursor
     finally:
