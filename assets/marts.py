@@ -19,6 +19,14 @@ MARTS: dict[str, tuple[str, list[str]]] = {
                             ["mart_family_readings"]),
     "mart_family_engagement": ("Every family journey, and whether its first review happened on time.",
                                ["mart_family_readings", "reporting_periods"]),
+    "mart_family_theme_outcomes": ("Every family's reliable change on each outcome theme, by month and year.",
+                                   ["family_outcomes", "registries"]),
+    "mart_family_band_changes": ("Every child's score band (SDQ) at first and latest reading, by month and year.",
+                                 ["mart_family_readings", "registries"]),
+    "mart_family_what_matters": ("Every theme a family named as what matters most to them.",
+                                 ["family_outcomes", "registries"]),
+    "mart_family_rater_gaps": ("Every pair of family and professional ratings of the same family on the same day.",
+                               ["mart_family_readings", "registries"]),
 }
 
 

@@ -26,12 +26,16 @@ PUBLISHED_TABLES = {
     "scorecard": "scorecard",
     "ttc_scenarios": "scenarios",
     "story_behind_the_curve": "story_behind_the_curve",
+    # what families say (assets/family_voice.py)
+    "family_vs_service": "family_vs_service",
+    "family_rater_gaps": "family_rater_gaps",
+    "family_themes": "family_themes",
 }
 
 
 @dg.asset(group_name="publishing", kinds={"duckdb"},
           deps=["indicator_values", "baselines", "turn_the_curve", "scorecard", "ttc_scenarios",
-                "story_behind_the_curve"])
+                "story_behind_the_curve", "family_vs_service", "family_rater_gaps"])
 def published_snapshot(context: AssetExecutionContext, oba: OBASettings,
                        duckdb: DuckDBResource) -> dg.MaterializeResult:
     """The figures commissioners see, published only when every source passed its blocking checks."""

@@ -9,6 +9,14 @@ from dagster import AssetExecutionContext
 from dagster_duckdb import DuckDBResource
 
 from assets.tables import read_table, replace_table
+from oba_pipeline.family_voice.registry import (
+    bands_frame,
+    conversions_frame,
+    items_frame,
+    load_instruments,
+    load_themes,
+    themes_frame,
+)
 from oba_pipeline.indicators import reference
 from oba_pipeline.indicators.calendar import calendar_frame
 
@@ -69,8 +77,15 @@ def registries(duckdb: DuckDBResource) -> dg.MaterializeResult:
     """The instrument registry and the Section 251 lines counted as prevention or late intervention."""
     lines, default = reference.spend_lines()
     tools = reference.instruments()
+    registry = load_instruments()
+    themes = load_themes()
     with duckdb.get_connection() as con:
         replace_table(con, "ref_spend_lines", lines)
         replace_table(con, "ref_spend_default", default)
         replace_table(con, "ref_instruments", tools)
-    return dg.MaterializeResult(metadata={"instruments": tools.height, "spend_prefixes": lines.height})
+        replace_table(con, "ref_instrument_items", items_frame(registry))
+        replace_table(con, "ref_instrument_conversions", conversions_frame(registry))
+        replace_table(con, "ref_instrument_bands", bands_frame(registry))
+        replace_table(con, "ref_themes", themes_frame(themes))
+    return dg.MaterializeResult(metadata={"instruments": tools.height, "spend_prefixes": lines.height,
+                                          "themes": len(themes)})

@@ -154,6 +154,10 @@ def _cursor(home: Home) -> Iterator[duckdb.DuckDBPyConnection | None]:
         yield None
         return
     cursor = snapshot.connection.cursor()
+    # Replacement scans off (per cursor: a setting at connect time would clash with other read-only
+    # connections to the same file in one process): a table missing from an older snapshot must be a
+    # CatalogException, handled as an empty state, never a Python name of the same name read as a table.
+    cursor.execute("set python_enable_replacements = false")
     try:
         yield cursor
     finally:
@@ -351,3 +355,100 @@ def ttc_scorecard(home: Home, area_code: str, period_type: str) -> pl.DataFrame:
     """The turn-the-curve scorecard columns (target, forecast, change since the baseline began, verdict)."""
     return _frame(home, _SQL_TTC_SCORECARD, {"area_code": area_code, "period_type": period_type},
                   TTC_SCORECARD_SCHEMA)
+
+
+# --- What families say (family_vs_service, family_themes, family_rater_gaps) --------------------------
+
+FAMILY_THEME_SCHEMA: dict[str, Any] = {
+    "theme": pl.String, "theme_name": pl.String, "description": pl.String, "family_measure": pl.String,
+    "what_matters_measure": pl.String, "service_measures": pl.String, "data_development": pl.String,
+    "family_areas": pl.String, "display_order": pl.Int64,
+}
+FAMILY_VS_SERVICE_SCHEMA: dict[str, Any] = {
+    "theme": pl.String, "theme_name": pl.String, "theme_order": pl.Int64, "area_code": pl.String,
+    "area_name": pl.String, "area_type": pl.String, "period_start": pl.Date, "period_label": pl.String,
+    "family_measure": pl.String, "family_measure_name": pl.String, "family_value": pl.Float64,
+    "family_status": pl.String, "family_numerator": pl.Float64, "family_denominator": pl.Float64,
+    "family_baseline": pl.Float64, "family_direction": pl.String, "follow_up_completion": pl.Float64,
+    "follow_up_completion_status": pl.String, "service_measure": pl.String, "service_measure_name": pl.String,
+    "service_value": pl.Float64, "service_status": pl.String, "service_unit_label": pl.String,
+    "service_baseline": pl.Float64, "service_direction": pl.String, "agreement": pl.String,
+    "divergent": pl.Boolean,
+}
+RATER_GAP_SCHEMA: dict[str, Any] = {
+    "instrument": pl.String, "rater": pl.String, "other_rater": pl.String, "area_code": pl.String,
+    "period_start": pl.Date, "period_label": pl.String, "families": pl.Int64, "pairs": pl.Int64,
+    "mean_gap": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64, "rater_higher_pct": pl.Float64,
+    "status": pl.String,
+}
+WHAT_MATTERS_SCHEMA: dict[str, Any] = {"indicator_id": pl.String, "period_start": pl.Date, "value": pl.Float64,
+                                       "status": pl.String}
+
+_SQL_FAMILY_THEMES = """
+select theme, theme_name, description, family_measure, what_matters_measure, service_measures,
+       data_development, family_areas, cast(display_order as bigint) as display_order
+from family_themes
+order by display_order
+"""
+_SQL_FAMILY_VS_SERVICE = """
+select theme, theme_name, cast(theme_order as bigint) as theme_order, area_code, area_name, area_type,
+       period_start, period_label, family_measure, family_measure_name, family_value, family_status,
+       family_numerator, family_denominator, family_baseline, family_direction, follow_up_completion,
+       follow_up_completion_status, service_measure, service_measure_name, service_value, service_status,
+       service_unit_label, service_baseline, service_direction, agreement, divergent
+from family_vs_service
+where area_code = $area_code
+order by period_start, theme_order, service_measure
+"""
+_SQL_FAMILY_DIVERGENT = """
+select theme, theme_name, cast(theme_order as bigint) as theme_order, area_code, area_name, area_type,
+       period_start, period_label, family_measure, family_measure_name, family_value, family_status,
+       family_numerator, family_denominator, family_baseline, family_direction, follow_up_completion,
+       follow_up_completion_status, service_measure, service_measure_name, service_value, service_status,
+       service_unit_label, service_baseline, service_direction, agreement, divergent
+from family_vs_service
+where divergent and period_start <= $period_start
+    and period_start > $period_start - interval 3 year
+order by period_start desc, case when area_type = 'authority' then 0 else 1 end, area_code, theme_order
+"""
+_SQL_RATER_GAPS = """
+select instrument, rater, other_rater, area_code, period_start, period_label,
+       cast(families as bigint) as families, cast(pairs as bigint) as pairs, mean_gap, ci_low, ci_high,
+       rater_higher_pct, status
+from family_rater_gaps
+where area_code = $area_code and period_start = $period_start
+order by instrument, rater, other_rater
+"""
+_SQL_WHAT_MATTERS = """
+select indicator_id, period_start, value, status
+from indicator_values
+where area_code = $area_code and period_type = 'reporting_year' and indicator_id like 'what_matters_%'
+order by indicator_id, period_start
+"""
+
+
+def family_themes(home: Home) -> pl.DataFrame:
+    """The outcome themes: names, the family measure and the service measures claiming each."""
+    return _frame(home, _SQL_FAMILY_THEMES, {}, FAMILY_THEME_SCHEMA)
+
+
+def family_vs_service(home: Home, area_code: str) -> pl.DataFrame:
+    """Every theme, reporting year and service measure for one area, families' side and services' side."""
+    return _frame(home, _SQL_FAMILY_VS_SERVICE, {"area_code": area_code}, FAMILY_VS_SERVICE_SCHEMA)
+
+
+def family_divergent(home: Home, period_start: Any) -> pl.DataFrame:
+    """The theme and area rows, in every area, where families and services moved opposite ways in the
+    reporting year starting `period_start` or the two before it, newest first."""
+    return _frame(home, _SQL_FAMILY_DIVERGENT, {"period_start": period_start}, FAMILY_VS_SERVICE_SCHEMA)
+
+
+def family_rater_gaps(home: Home, area_code: str, period_start: Any) -> pl.DataFrame:
+    """Gaps between family and professional ratings of the same families, for one area and year."""
+    return _frame(home, _SQL_RATER_GAPS, {"area_code": area_code, "period_start": period_start},
+                  RATER_GAP_SCHEMA)
+
+
+def what_matters(home: Home, area_code: str) -> pl.DataFrame:
+    """How often families named each theme as what matters most, per reporting year, for one area."""
+    return _frame(home, _SQL_WHAT_MATTERS, {"area_code": area_code}, WHAT_MATTERS_SCHEMA)

@@ -7,6 +7,7 @@ import os
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from assets.family_voice import family_rater_gaps, family_vs_service
 from assets.indicators import indicator_values
 from assets.marts import MART_ASSETS
 from assets.publishing import published_snapshot
@@ -24,7 +25,8 @@ def build_definitions(home: Home, input_dir: str) -> dg.Definitions:
     source_assets = [asset for extract, staged, _ in SOURCE_ASSETS for asset in (extract, staged)]
     checks = [check for _, _, check in SOURCE_ASSETS]
     all_assets = [*source_assets, areas, calendar, registries, reporting_periods, *MART_ASSETS,
-                  indicator_values, turn_the_curve_tables, story_behind_the_curve, published_snapshot]
+                  indicator_values, turn_the_curve_tables, story_behind_the_curve,
+                  family_vs_service, family_rater_gaps, published_snapshot]
     # DuckDB allows one writer at a time, so every step of a refresh runs in one process, in order.
     refresh = dg.define_asset_job(REFRESH_JOB, selection=dg.AssetSelection.all(),
                                   executor_def=dg.in_process_executor,

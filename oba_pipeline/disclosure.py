@@ -223,3 +223,16 @@ def public_indicator_ids(profile: DisclosureProfile, catalogue: Catalogue) -> li
     wanted: Iterable[str] = profile.indicators if profile.indicators is not None else every
     chosen = set(wanted)
     return [i for i in every if i in chosen]
+
+
+def suppress_small_groups(frame: pl.DataFrame, count: str, figures: list[str],
+                          threshold: int = DEFAULT_THRESHOLD) -> pl.DataFrame:
+    """Disclosure control for tables that are not `indicator_values`: where the number of people
+    (children or families) a row is built on, in column `count`, is from 1 to the threshold, the
+    row's `figures` and the count itself are emptied and its `status` becomes 'c'."""
+    small = (pl.col(count) >= 1) & (pl.col(count) <= threshold)
+    status = pl.col("status") if "status" in frame.columns else pl.lit("ok")
+    return frame.with_columns(
+        status=pl.when(small).then(pl.lit(SUPPRESSED)).otherwise(status),
+        **{column: pl.when(small).then(None).otherwise(pl.col(column)) for column in [*figures, count]},
+    )

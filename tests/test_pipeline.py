@@ -109,6 +109,42 @@ def test_no_identifier_or_date_of_birth_travels_past_landing(sample_home: Home) 
         con.close()
 
 
+def test_family_vs_service_labels_the_planted_divergence(sample_home: Home) -> None:
+    """ground_truth.yaml plants families feeling less safe while re-referrals fall in one locality."""
+    import yaml
+
+    from dashboards import data
+    from oba_pipeline.family_voice.registry import load_themes
+
+    truth = yaml.safe_load((SAMPLE_DATA_DIR / "ground_truth.yaml").read_text(encoding="utf-8"))
+    planted = truth["authorities"][0]["family_vs_service"][0]
+    table = published(sample_home, "family_vs_service")
+    after = table.filter(pl.col("theme") == planted["theme"], pl.col("area_code") == planted["area"],
+                         pl.col("service_measure") == planted["service_measure"],
+                         pl.col("period_start") >= pl.lit(planted["from"]).str.to_date())
+    assert planted["agreement"] in after.get_column("agreement").to_list()
+    flagged = table.filter(pl.col("divergent"))
+    # Divergence is found where it was planted, and nowhere it was not, in the years after the change.
+    assert set(flagged.select("theme", "area_code").rows()) == {(planted["theme"], planted["area"])}
+    assert flagged.filter(pl.col("period_end") < pl.lit(planted["from"]).str.to_date()).is_empty()
+    # Every theme is there for the authority and each locality, and every figure passed disclosure control.
+    areas = published(sample_home, "areas")
+    themes = load_themes()
+    assert set(table.select("theme", "area_code").unique().rows()) == {
+        (theme, area) for theme in themes for area in areas.get_column("area_code")}
+    assert table.filter(pl.col("family_status") != "ok").get_column("family_value").null_count() == \
+        table.filter(pl.col("family_status") != "ok").height
+    gaps = published(sample_home, "family_rater_gaps")
+    assert gaps.filter((pl.col("families") <= 5) & (pl.col("status") == "ok")).is_empty()
+    sos = gaps.filter(pl.col("instrument") == "signs_of_safety", pl.col("area_code") == planted["area"],
+                      pl.col("status") == "ok").sort("period_start")
+    # Parents rated safety above workers before the change and below them after it.
+    before = sos.filter(pl.col("period_end") < pl.lit(planted["from"]).str.to_date())
+    assert before.get_column("mean_gap").min() > 0  # type: ignore[operator]
+    assert sos.filter(pl.col("period_start") > pl.lit(planted["from"]).str.to_date()).get_column("mean_gap").max() < 0  # type: ignore[operator]
+    assert data.family_themes(sample_home).height == len(themes)
+
+
 def small_extracts(folder: Path) -> Path:
     generate(folder, seed=7, scale="tiny")
     return folder

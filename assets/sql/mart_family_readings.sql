@@ -1,11 +1,16 @@
 -- One row per completed reading (one sitting of one instrument), with its headline score from the
--- instrument registry (the mean of the scored areas, or one named item).
+-- instrument registry (the mean of the scored areas, or one named item, converted through the
+-- registry's raw-to-metric table where it has one, as SWEMWBS does).
 with outcomes as (
     select * from stg_family_outcomes
 ),
 
 instruments as (
     select * from ref_instruments
+),
+
+conversions as (
+    select * from ref_instrument_conversions
 ),
 
 sittings as (
@@ -28,17 +33,18 @@ sittings as (
 
 final as (
     select
-        reading_key,
-        family_key,
-        child_key,
-        reading_date,
-        instrument,
-        respondent_role,
-        worker_key,
-        locality,
-        episode_type,
-        coalesce(mean_score, item_score) as headline_score
-    from sittings
+        s.reading_key,
+        s.family_key,
+        s.child_key,
+        s.reading_date,
+        s.instrument,
+        s.respondent_role,
+        s.worker_key,
+        s.locality,
+        s.episode_type,
+        coalesce(s.mean_score, c.converted_score, s.item_score) as headline_score
+    from sittings as s
+    left join conversions as c on c.instrument = s.instrument and c.raw_score = s.item_score
 )
 
 select * from final

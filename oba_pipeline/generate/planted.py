@@ -251,6 +251,27 @@ class Plan:
             )
         ]
 
+    def family_vs_service(self) -> list[dict[str, object]]:
+        """What the published `family_vs_service` table should say about the planted divergence: in the
+        divergence locality families report feeling less safe while re-referrals (a service measure
+        claiming the safety theme) fall."""
+        div = self.codes[self.loc_divergence]
+        return [{
+            "id": "safety_divergence",
+            "theme": "safety",
+            "area": div,
+            "from": self.divergence_start.isoformat(),
+            "family_measure": "family_safety_improved_pct",
+            "family_direction": "worsening",
+            "service_measure": "rereferral_rate_12m",
+            "service_direction": "improving",
+            "agreement": "families worse while services improve",
+            "because": ["divergence_family_safety", "divergence_rereferrals"],
+            "note": "Directions are judged against each measure's own baseline (its previous three "
+            "reporting years), so the label shows in the first reporting years after the change; once "
+            "the baseline itself holds post-change years it settles.",
+        }]
+
     def non_changes(self) -> list[dict[str, str]]:
         """Indicator/area pairs where nothing was planted, directly or indirectly."""
         touched = {(c.indicator, c.area) for c in self.changes(0.0, 0.0)}

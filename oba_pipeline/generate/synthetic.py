@@ -211,6 +211,7 @@ def _simulate_authority(
         "rows": counts,
         "planted_changes": changes,
         "knock_on_effects": plan.knock_on(),
+        "family_vs_service": plan.family_vs_service(),
         "planted_non_changes": plan.non_changes(),
         "realised_headline_rates": headline,
     }

@@ -9,6 +9,7 @@ import polars as pl
 import yaml
 
 from oba_pipeline.config import CATALOGUE_DIR
+from oba_pipeline.family_voice.registry import instruments_frame, load_instruments
 from oba_pipeline.indicators.engine import Coverage, _add_months
 
 # The date column that places each source's rows in time, used to find the months it covers.
@@ -118,15 +119,5 @@ def spend_lines(path: Path | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def instruments(path: Path | None = None) -> pl.DataFrame:
-    """The instrument registry as a table: headline scoring, direction and reliable change."""
-    raw = yaml.safe_load((path or CATALOGUE_DIR / "instruments.yaml").read_text(encoding="utf-8"))
-    rows = [{
-        "instrument": code, "name": spec["name"], "headline_method": spec["headline"]["method"],
-        "headline_item": spec["headline"].get("item"), "items": spec["items"], "direction": spec["direction"],
-        "reliable_change": float(spec["reliable_change"]), "scale_min": float(spec["scale"]["min"]),
-        "scale_max": float(spec["scale"]["max"]),
-    } for code, spec in raw["instruments"].items()]
-    return pl.DataFrame(rows, schema={"instrument": pl.Utf8, "name": pl.Utf8, "headline_method": pl.Utf8,
-                                      "headline_item": pl.Utf8, "items": pl.List(pl.Utf8), "direction": pl.Utf8,
-                                      "reliable_change": pl.Float64, "scale_min": pl.Float64,
-                                      "scale_max": pl.Float64})
+    """The instrument registry as a table: headline scoring, direction, reliable change, review timing."""
+    return instruments_frame(load_instruments(path))
