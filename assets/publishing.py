@@ -16,10 +16,16 @@ PUBLISHED_TABLES = {
     "areas": "areas",
     "source_loads": "sources",
     "validation_summary": "validation_summary",
+    "benchmarks": "benchmarks",
+    "benchmark_measures": "benchmark_measures",
+    "benchmark_findings": "benchmark_findings",
+    "benchmark_sources": "benchmark_sources",
+    "benchmark_neighbours": "benchmark_neighbours",
+    "benchmark_home": "benchmark_home",
 }
 
 
-@dg.asset(group_name="publishing", kinds={"duckdb"}, deps=["indicator_values"])
+@dg.asset(group_name="publishing", kinds={"duckdb"}, deps=["indicator_values", "benchmarks"])
 def published_snapshot(context: AssetExecutionContext, oba: OBASettings,
                        duckdb: DuckDBResource) -> dg.MaterializeResult:
     """The figures commissioners see, published only when every source passed its blocking checks."""
