@@ -12,14 +12,15 @@ NOTHING_LOADED = ("Nothing from this file was loaded; the local indicators are s
 class PublishedFileError(OBAInputError):
     """A published file is unrecognised, incomplete or malformed; `rule` is a short code for why."""
 
-    def __init__(self, file: str, rule: str, message: str) -> None:
+    def __init__(self, file: str, rule: str, message: str, format_id: str | None = None) -> None:
         super().__init__(message)
         self.file = file
         self.rule = rule
         self.message = message
+        self.format_id = format_id  # the format the file was taken for, when it got that far
 
     def __str__(self) -> str:
         return self.message
 
-    def __reduce__(self) -> tuple[type[PublishedFileError], tuple[str, str, str]]:
-        return (type(self), (self.file, self.rule, self.message))
+    def __reduce__(self) -> tuple[type[PublishedFileError], tuple[str, str, str, str | None]]:
+        return (type(self), (self.file, self.rule, self.message, self.format_id))

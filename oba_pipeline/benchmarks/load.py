@@ -17,7 +17,7 @@ import polars as pl
 
 from oba_pipeline.benchmarks import schemas
 from oba_pipeline.benchmarks.errors import PublishedFileError
-from oba_pipeline.benchmarks.formats import Format
+from oba_pipeline.benchmarks.formats import FORMATS_BY_ID, Format
 from oba_pipeline.benchmarks.neighbours import parse_lookup, parse_neighbours
 from oba_pipeline.benchmarks.parse import Meta, parse_ees, parse_meta
 from oba_pipeline.benchmarks.read import CsvTable, read_published_csv
@@ -83,6 +83,9 @@ def load_published_folder(folder: Path, measures: PublishedMeasures | None = Non
             kind, frame, skipped = _parse(table, fmt, meta, measures)
         except PublishedFileError as error:
             log.warning("%s", error.message)
+            if fmt is None and error.format_id is not None:
+                taken = FORMATS_BY_ID[error.format_id]
+                row.update(format=taken.id, format_title=taken.title, dataset=taken.dataset)
             sources.append({**row, "status": "error", "rows": 0, "message": error.message})
             continue
         frames[kind].append(frame)

@@ -42,5 +42,5 @@ def recognise(file: str, header: Sequence[str]) -> Format:
             f"{file}: looks like {best.title} (it has {matched} of its {len(best.signature)} identifying "
             f"columns) but has no column {', '.join(describe_column(c) for c in missing)}. The toolkit needs "
             f"{', '.join(describe_column(c) for c in best.required)}. Download the complete file again "
-            f"rather than a filtered or edited copy. {NOTHING_LOADED}")
+            f"rather than a filtered or edited copy. {NOTHING_LOADED}", format_id=best.id)
     return best
