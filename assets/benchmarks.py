@@ -2,6 +2,7 @@
 
 
 import dagster as dg
+import duckdb
 import polars as pl
 from dagster import AssetExecutionContext
 from dagster_duckdb import DuckDBResource
@@ -22,7 +23,7 @@ KEPT_TABLES = {
 }
 
 
-def _with_kept(con, table: str, fresh: pl.DataFrame, failed: set[str]) -> pl.DataFrame:  # type: ignore[no-untyped-def]
+def _with_kept(con: duckdb.DuckDBPyConnection, table: str, fresh: pl.DataFrame, failed: set[str]) -> pl.DataFrame:
     """This run's rows plus the previous run's rows of formats whose file could not be read this time."""
     schema, key = KEPT_TABLES[table]
     tables = {row[0] for row in con.execute("select table_name from information_schema.tables").fetchall()}

@@ -210,3 +210,14 @@ def test_catalogue_rejects_a_link_to_an_unknown_measure(tmp_path: Path) -> None:
         "    unit: rate_per_10000", 1), encoding="utf-8")
     with pytest.raises(CatalogueError, match="polarity comes from the linked local indicator 'referral_rate'"):
         load_published_measures(measures, load_catalogue())
+
+
+def test_legacy_file_with_a_year_column(tmp_path: Path) -> None:
+    header = ["LA", "LA Name", "LineNumber", "CYPServiceDescription", "TotalExpenditure", "Income",
+              "NetCurrentExpenditure", "Year"]
+    write(tmp_path, "s251.csv", csv_text(header, [["805", "Hartlepool", "27", "Total", "10", "0", "10", "2012-13"]]))
+    load = load_published_folder(tmp_path, MEASURES)
+    assert load.observations.select("year", "period_label", "column").rows() == [(2013, "2012-13", "family_support")]
+    write(tmp_path, "s251.csv", csv_text(header, [["805", "Hartlepool", "27", "Total", "10", "0", "10", "soon"]]))
+    (message,) = load_published_folder(tmp_path, MEASURES).errors
+    assert "row 2, column year, value 'soon' is not a financial year" in message

@@ -75,3 +75,31 @@ def test_workforce_caseload_checked_against_cases_and_fte(tmp_path: Path) -> Non
     assert turnover["status"].to_list() == ["ok", "x"] and turnover["value"].to_list() == [12.0, None]
     agency = values.filter(pl.col("measure_id") == "agency_rate_published").sort("area_code")
     assert agency["status"].to_list() == ["ok", "low"]
+
+
+def test_children_in_need_b1_d3_d5_give_their_measures(tmp_path: Path) -> None:
+    b1 = [*GEOGRAPHY, "anypoint_episodes", "anypoint_child", "started_episodes", "started_child",
+          "ended_episodes", "ended_child", "at31_episodes", "awaiting_assessment"]
+    d3 = [*GEOGRAPHY, "CPP_start", "CPP_subsequent", "CPP_subsequent_percent"]
+    d5 = [*GEOGRAPHY, "CPP_At31", "3_months_or_less", "3_months_or_less_percent", "more_than_3_months_6_months",
+          "more_than_6_months_less_than_1_year", "1_year_less_than_2_years", "2_years_or_more"]
+    year = [2025, "Reporting year"]
+    write(tmp_path, "b1.csv", csv_text(b1, [[*year, *AREAS["805"], 900, 880, 400, 390, 380, 370, 500, 12],
+                                           [*year, *AREAS["806"], 20, 20, 9, 9, 8, 8, 4, "c"]]))
+    write(tmp_path, "d3.csv", csv_text(d3, [[*year, *AREAS["805"], 80, 20, 25.0],
+                                           [*year, *AREAS["england"], 70_000, 17_000, 24.3]]))
+    write(tmp_path, "d5.csv", csv_text(d5, [[*year, *AREAS["805"], 110, 40, 36.4, 30, 20, 15, 5]]))
+    write(tmp_path, "ons.csv", population_file([(2024, "805", 20_000), (2024, "806", 30_000)]))
+    load = load_published_folder(tmp_path, MEASURES)
+    assert load.errors == []
+    assert set(load.sources["format"]) == {"cin_b1", "cin_d3", "cin_d5", "ons_population"}
+    values, _ = measure_values(load.observations, MEASURES)
+
+    def figure(measure: str, area: str) -> tuple[object, ...]:
+        return values.filter(measure_id=measure, area_code=area).select("value", "status", "check").row(0)
+
+    assert figure("cin_rate_published", "805") == (250.0, "ok", "not_checked")  # 500 / 20,000 * 10,000
+    assert figure("cin_rate_published", "806") == (None, "c", "not_checked")  # 4 children: suppressed
+    assert figure("cpp_rate_published", "805") == (55.0, "ok", "not_checked")
+    assert figure("second_cpp_percent_published", "805") == (25.0, "ok", "agrees")
+    assert figure("second_cpp_percent_published", "E92000001") == (24.3, "ok", "not_checked")  # rounded counts

@@ -50,7 +50,7 @@ def page_content(home: Home) -> html.Div:
         return html.Div([html.H1("Progress maps"), empty_state()], className="oba-page")
     settings = data.benchmark_home(home) or {}
     known = set(authorities.get_column("area_code").to_list())
-    area_code = settings.get("authority_code") if settings.get("authority_code") in known \
+    area_code = str(settings["authority_code"]) if settings.get("authority_code") in known \
         else str(authorities.get_column("area_code")[0])
     measure_id = str(measures.get_column("measure_id")[0])
     others = [m for m in measures.get_column("measure_id").to_list() if m != measure_id]
@@ -134,7 +134,7 @@ def summary(row: dict[str, Any] | None, meta: dict[str, Any], authority: str) ->
         return format_value(value, unit, decimals) if value is not None else "no figure"
 
     value = shown(row["value"]) if row["status"] == "ok" else f"{row['status']} (no figure)"
-    parts = [html.Strong(f"{authority}, {row['period_label']}: {value}."),
+    parts: list[Any] = [html.Strong(f"{authority}, {row['period_label']}: {value}."),
              f" England {shown(row['england_value'])}; {row['region_name'] or 'region'} "
              f"{shown(row['region_value'])}; neighbours' median {shown(row['neighbours_median'])} "
              f"and mean {shown(row['neighbours_mean'])} ({row['neighbours_with_figures']} of 10 with figures, "
@@ -193,11 +193,11 @@ def build_views(home: Home, measure_id: str, area_code: str, x_measure_id: str) 
     trend = trend_figure(series.to_dicts(), meta, authority, local, settings.get("local_area_name"))
     shown = series.filter(pl.col("status") == "ok")
     latest = (shown if shown.height else series).tail(1)
-    row = latest.row(0, named=True) if latest.height else None
-    year = int(row["year"]) if row else None
-    if year is None:
+    if latest.is_empty():
         empty = trend_figure([], meta, authority)
         return (summary(None, meta, authority), trend, empty, None, empty, "", empty)
+    row: dict[str, Any] = latest.row(0, named=True)
+    year = int(row["year"])
     neighbours = data.benchmark_neighbour_values(home, measure_id, area_code, year)
     ranked_rows = [row, *neighbours.to_dicts()]
     everyone = data.benchmark_year(home, measure_id, year)

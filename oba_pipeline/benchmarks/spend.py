@@ -105,12 +105,14 @@ def parse_s251_legacy(table: CsvTable, fmt: Format, measures: PublishedMeasures)
         year = pl.lit(from_name, dtype=pl.Int64)
     lines = {line: category.id for category in measures.spend_categories for line in category.legacy_lines}
     line_number = pl.col("linenumber").str.replace_all(r"\.0+$", "").cast(pl.Int64, strict=False)
-    rows = frame.with_columns(year=year, _line=line_number, area_code=pl.col("la").str.strip_chars())
+    raw_year = pl.col(year_column) if year_column else pl.lit(None, dtype=pl.Utf8)
+    rows = frame.with_columns(_raw_year=raw_year).with_columns(year=year, _line=line_number,
+                                                               area_code=pl.col("la").str.strip_chars())
     bad_years = rows.filter(pl.col("year").is_null())
     if bad_years.height:
         first = bad_years.row(0, named=True)
         raise PublishedFileError(table.name, "year", f"{table.name}: row {first[ROW]}, column {year_column}, value "
-                                 f"{first[year_column]!r} is not a financial year. {NOTHING_LOADED}")
+                                 f"{first['_raw_year']!r} is not a financial year. {NOTHING_LOADED}")
     skipped = rows.filter(~pl.col("area_code").str.contains(r"^\d{3}$")).height
     picked = rows.filter(pl.col("area_code").str.contains(r"^\d{3}$") & pl.col("_line").is_in(list(lines)))
     figures = parse_figures(picked.with_columns(raw=pl.col("totalexpenditure"), column=pl.lit("totalexpenditure")),

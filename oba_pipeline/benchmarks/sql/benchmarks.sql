@@ -81,10 +81,12 @@ final as (
         r.region_status,
         $model as neighbour_model,
         $model_name as neighbour_model_name,
-        nf.neighbours_mean,
-        nf.neighbours_median,
+        -- Two decimal places more than the measure: exact for a median of published figures, and
+        -- free of binary noise (590.2000000001) in exports.
+        round(nf.neighbours_mean, cast(m.decimals + 2 as integer)) as neighbours_mean,
+        round(nf.neighbours_median, cast(m.decimals + 2 as integer)) as neighbours_median,
         coalesce(nf.neighbours_with_figures, 0) as neighbours_with_figures,
-        v.value - nf.neighbours_median as difference_from_neighbours_median,
+        round(v.value - nf.neighbours_median, cast(m.decimals + 2 as integer)) as difference_from_neighbours_median,
         k.rank,
         k.ranked_authorities,
         cast(ceil(4.0 * k.rank / k.ranked_authorities) as bigint) as quartile
