@@ -373,3 +373,28 @@ def benchmark_neighbour_values(home: Home, measure_id: str, area_code: str, year
     """The authority's statistical neighbours' figures on one measure in one year, closest first."""
     params = {"measure_id": measure_id, "area_code": area_code, "year": year}
     return _frame(home, _SQL_BENCHMARK_NEIGHBOURS, params, BENCHMARK_SCHEMA)
+
+BENCHMARK_SOURCE_SCHEMA: dict[str, Any] = {"file": pl.String, "format_title": pl.String, "status": pl.String,
+                                           "first_year": pl.Int64, "last_year": pl.Int64, "message": pl.String}
+BENCHMARK_FINDING_SCHEMA: dict[str, Any] = {"kind": pl.String, "severity": pl.String, "message": pl.String}
+_SQL_BENCHMARK_SOURCES = """
+select file, format_title, status, cast(first_year as bigint) as first_year, cast(last_year as bigint) as last_year,
+       message
+from benchmark_sources order by file
+"""
+_SQL_BENCHMARK_FINDINGS = """
+select kind, severity, message from benchmark_findings
+where measure_id = $measure_id or measure_id is null
+order by case severity when 'error' then 0 when 'warning' then 1 else 2 end, kind, message
+limit $most
+"""
+
+
+def benchmark_sources(home: Home) -> pl.DataFrame:
+    """The published files behind the benchmarks and whether each was loaded."""
+    return _frame(home, _SQL_BENCHMARK_SOURCES, {}, BENCHMARK_SOURCE_SCHEMA)
+
+
+def benchmark_findings(home: Home, measure_id: str, most: int = 50) -> pl.DataFrame:
+    """Data-quality findings about one measure and about the files, most serious first."""
+    return _frame(home, _SQL_BENCHMARK_FINDINGS, {"measure_id": measure_id, "most": most}, BENCHMARK_FINDING_SCHEMA)

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
+import polars as pl
 import pytest
 from benchmark_fixtures import publish_with_benchmarks
 from dashboard_fixtures import publish_sample
@@ -127,3 +128,14 @@ def test_page_without_benchmarks_explains_what_to_do(tmp_path: Path, page: Any) 
     content = page.page_content(home)
     assert "No published statistics loaded" in text_of(content)
     assert "published/" in text_of(content)
+
+
+def test_sources_and_findings_are_listed(home: Home, page: Any) -> None:
+    sources = text_of(page.sources_table(data.benchmark_sources(home)))
+    assert "c1_children_in_need_referrals_and_rereferrals_2013_to_2025.csv" in sources
+    assert "Statistical neighbours, 2025 model" in sources and "2013 to 2025" in sources
+    findings = data.benchmark_findings(home, "rereferral_percent_published")
+    assert "published_figure_differs" not in findings["kind"].to_list()
+    assert "No data-quality findings" in text_of(page.findings_list(findings, "Re-referrals"))
+    sample = pl.DataFrame({"kind": ["file_not_loaded"], "severity": ["error"], "message": ["x.csv: not recognised"]})
+    assert "Error: x.csv: not recognised" in text_of(page.findings_list(sample, "Re-referrals"))

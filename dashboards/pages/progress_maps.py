@@ -80,6 +80,9 @@ def page_content(home: Home) -> html.Div:
                       html.P(id="progress-scatter-note")], **aria(label="Two measures across authorities")),
         html.Section([dcc.Graph(id="progress-tiles", config={"displaylogo": False})],
                      **aria(label="Quartile bands across England")),
+        html.Details([html.Summary("Published files and data-quality findings"),
+                      sources_table(data.benchmark_sources(home)),
+                      html.Div(id="progress-findings")], className="oba-details"),
     ], className="oba-page")
 
 
@@ -157,6 +160,27 @@ def ranked_table(rows: list[dict[str, Any]], meta: dict[str, Any], home_code: st
                       className="oba-table", id="progress-ranked-figures")
 
 
+def sources_table(sources: pl.DataFrame) -> html.Table:
+    head = html.Thead(html.Tr([html.Th(t, scope="col") for t in ("File", "Recognised as", "Years", "Loaded")]))
+    body = html.Tbody([html.Tr([
+        html.Th(r["file"], scope="row"),
+        html.Td(r["format_title"] or "not recognised"),
+        html.Td(f"{r['first_year']} to {r['last_year']}" if r["first_year"] is not None else ""),
+        html.Td("yes" if r["status"] == "loaded" else f"no: {r['message']}"),
+    ]) for r in sources.iter_rows(named=True)])
+    return html.Table([html.Caption("Published files in this snapshot"), head, body], className="oba-table",
+                      id="progress-sources")
+
+
+def findings_list(findings: pl.DataFrame, measure_name: str) -> html.Div:
+    if findings.is_empty():
+        return html.P(f"No data-quality findings for {measure_name}: every published figure that could be "
+                      "re-derived from its counts agreed to the published precision.")
+    return html.Div([html.H3(f"Findings for {measure_name} and the files", className="oba-heading-s"),
+                     html.Ul([html.Li(f"{r['severity'].capitalize()}: {r['message']}")
+                              for r in findings.iter_rows(named=True)])])
+
+
 def scatter_points(x_rows: pl.DataFrame, y_rows: pl.DataFrame) -> list[dict[str, Any]]:
     x = x_rows.filter(pl.col("status") == "ok").select("area_code", "area_name", x=pl.col("value"))
     y = y_rows.filter(pl.col("status") == "ok").select("area_code", y=pl.col("value"))
@@ -171,12 +195,17 @@ def scatter_points(x_rows: pl.DataFrame, y_rows: pl.DataFrame) -> list[dict[str,
     Output("progress-scatter", "figure"),
     Output("progress-scatter-note", "children"),
     Output("progress-tiles", "figure"),
+    Output("progress-findings", "children"),
     Input("progress-measure", "value"),
     Input("progress-authority", "value"),
     Input("progress-x-measure", "value"),
 )
 def update(measure_id: str, area_code: str, x_measure_id: str) -> tuple[Any, ...]:
-    return build_views(current_home(), measure_id, area_code, x_measure_id)
+    home = current_home()
+    views = build_views(home, measure_id, area_code, x_measure_id)
+    name = next((r["name"] for r in data.benchmark_measures(home).iter_rows(named=True)
+                 if r["measure_id"] == measure_id), measure_id)
+    return (*views, findings_list(data.benchmark_findings(home, measure_id), str(name)))
 
 
 def build_views(home: Home, measure_id: str, area_code: str, x_measure_id: str) -> tuple[Any, ...]:
