@@ -227,3 +227,20 @@ def test_later_release_replaces_the_same_figure(tmp_path: Path) -> None:
     frame = observations(tmp_path)
     assert cell(frame, "805", "referral_count", 2024) == (101.0, "ok")
     assert frame.filter(area_code="805", column="referral_count", year=2024)["file"][0] == "c1_2025.csv"
+
+
+def test_rows_ending_in_extra_empty_cells_load_but_extra_values_do_not(tmp_path: Path) -> None:
+    text = c1_file([c1_row(2025, "805", 100, 10, 10.0), c1_row(2025, "806", 200, 20, 10.0)])
+    header, first, second = text.splitlines()
+    write(tmp_path, "c1.csv", "\n".join([header, first + ",,", "", second + ","]) + "\n")
+    frame = observations(tmp_path).filter(column="referral_count").sort("area_code")
+    assert frame["value"].to_list() == [100.0, 200.0]
+    write(tmp_path, "c1.csv", "\n".join([header, first + ",,surprise", second]) + "\n")
+    (message,) = load_published_folder(tmp_path).errors
+    assert "c1.csv: some rows have more values than the header has columns" in message
+
+
+def test_empty_file_is_an_error(tmp_path: Path) -> None:
+    write(tmp_path, "blank.csv", "\n\n")
+    (message,) = load_published_folder(tmp_path).errors
+    assert message.startswith("blank.csv: the file is empty")
