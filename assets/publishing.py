@@ -30,12 +30,19 @@ PUBLISHED_TABLES = {
     "family_vs_service": "family_vs_service",
     "family_rater_gaps": "family_rater_gaps",
     "family_themes": "family_themes",
+    # benchmarks from the published national statistics (assets/benchmarks.py)
+    "benchmarks": "benchmarks",
+    "benchmark_measures": "benchmark_measures",
+    "benchmark_findings": "benchmark_findings",
+    "benchmark_sources": "benchmark_sources",
+    "benchmark_neighbours": "benchmark_neighbours",
+    "benchmark_home": "benchmark_home",
 }
 
 
 @dg.asset(group_name="publishing", kinds={"duckdb"},
           deps=["indicator_values", "baselines", "turn_the_curve", "scorecard", "ttc_scenarios",
-                "story_behind_the_curve", "family_vs_service", "family_rater_gaps"])
+                "story_behind_the_curve", "family_vs_service", "family_rater_gaps", "benchmarks"])
 def published_snapshot(context: AssetExecutionContext, oba: OBASettings,
                        duckdb: DuckDBResource) -> dg.MaterializeResult:
     """The figures commissioners see, published only when every source passed its blocking checks."""

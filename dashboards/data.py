@@ -452,3 +452,112 @@ def family_rater_gaps(home: Home, area_code: str, period_start: Any) -> pl.DataF
 def what_matters(home: Home, area_code: str) -> pl.DataFrame:
     """How often families named each theme as what matters most, per reporting year, for one area."""
     return _frame(home, _SQL_WHAT_MATTERS, {"area_code": area_code}, WHAT_MATTERS_SCHEMA)
+
+
+# --- Benchmarks: the published national statistics (progress maps page) ------------------------------
+
+BENCHMARK_HOME_SCHEMA: dict[str, Any] = {
+    "authority_code": pl.String, "authority_name": pl.String, "set_by": pl.String, "local_area_code": pl.String,
+    "local_area_name": pl.String, "has_published_figures": pl.Boolean, "neighbour_models": pl.String,
+}
+BENCHMARK_MEASURE_SCHEMA: dict[str, Any] = {
+    "measure_id": pl.String, "name": pl.String, "definition": pl.String, "polarity": pl.String,
+    "unit": pl.String, "unit_label": pl.String, "decimals": pl.Int64, "local_indicator_id": pl.String,
+    "display_order": pl.Int64,
+}
+BENCHMARK_SCHEMA: dict[str, Any] = {
+    "measure_id": pl.String, "year": pl.Int64, "period_label": pl.String, "area_code": pl.String,
+    "area_name": pl.String, "region_code": pl.String, "region_name": pl.String, "value": pl.Float64,
+    "status": pl.String, "england_value": pl.Float64, "region_value": pl.Float64,
+    "neighbour_model": pl.String, "neighbour_model_name": pl.String, "neighbours_mean": pl.Float64,
+    "neighbours_median": pl.Float64, "neighbours_with_figures": pl.Int64, "rank": pl.Int64,
+    "ranked_authorities": pl.Int64, "quartile": pl.Int64,
+}
+_BENCHMARK_COLUMNS = ", ".join(f'"{name}"' for name in BENCHMARK_SCHEMA)
+_SQL_BENCHMARK_HOME = "select * from benchmark_home"
+_SQL_BENCHMARK_MEASURES = """
+select measure_id, name, definition, polarity, unit, unit_label, cast(decimals as bigint) as decimals,
+       local_indicator_id, cast(display_order as bigint) as display_order
+from benchmark_measures
+where measure_id in (select distinct measure_id from benchmarks)
+order by display_order
+"""
+_SQL_BENCHMARK_AUTHORITY = f"""
+select {_BENCHMARK_COLUMNS} from benchmarks
+where measure_id = $measure_id and area_code = $area_code
+order by year
+"""
+_SQL_BENCHMARK_YEAR = f"""
+select {_BENCHMARK_COLUMNS} from benchmarks
+where measure_id = $measure_id and year = $year
+order by area_name
+"""
+_SQL_BENCHMARK_NEIGHBOURS = f"""
+select {", ".join(f'b."{name}"' for name in BENCHMARK_SCHEMA)}
+from benchmarks as b
+inner join benchmark_neighbours as n on n.neighbour_code = b.area_code
+where n.area_code = $area_code and b.measure_id = $measure_id and b.year = $year
+  and n.model = b.neighbour_model
+order by n.neighbour_rank
+"""
+_SQL_BENCHMARK_AUTHORITIES = """
+select distinct area_code, area_name from benchmarks order by area_name
+"""
+
+
+def benchmark_home(home: Home) -> dict[str, Any] | None:
+    """Which authority is benchmarked as home and why, or None when nothing says."""
+    frame = _frame(home, _SQL_BENCHMARK_HOME, {}, BENCHMARK_HOME_SCHEMA)
+    return frame.row(0, named=True) if frame.height else None
+
+
+def benchmark_measures(home: Home) -> pl.DataFrame:
+    """The published measures that have figures in the snapshot, in catalogue order."""
+    return _frame(home, _SQL_BENCHMARK_MEASURES, {}, BENCHMARK_MEASURE_SCHEMA)
+
+
+def benchmark_authorities(home: Home) -> pl.DataFrame:
+    """Every authority with published figures, by name."""
+    return _frame(home, _SQL_BENCHMARK_AUTHORITIES, {}, {"area_code": pl.String, "area_name": pl.String})
+
+
+def benchmark_series(home: Home, measure_id: str, area_code: str) -> pl.DataFrame:
+    """One authority's figures on one measure, every year, with its comparators."""
+    return _frame(home, _SQL_BENCHMARK_AUTHORITY, {"measure_id": measure_id, "area_code": area_code},
+                  BENCHMARK_SCHEMA)
+
+
+def benchmark_year(home: Home, measure_id: str, year: int) -> pl.DataFrame:
+    """Every authority's figure on one measure in one year."""
+    return _frame(home, _SQL_BENCHMARK_YEAR, {"measure_id": measure_id, "year": year}, BENCHMARK_SCHEMA)
+
+
+def benchmark_neighbour_values(home: Home, measure_id: str, area_code: str, year: int) -> pl.DataFrame:
+    """The authority's statistical neighbours' figures on one measure in one year, closest first."""
+    params = {"measure_id": measure_id, "area_code": area_code, "year": year}
+    return _frame(home, _SQL_BENCHMARK_NEIGHBOURS, params, BENCHMARK_SCHEMA)
+
+BENCHMARK_SOURCE_SCHEMA: dict[str, Any] = {"file": pl.String, "format_title": pl.String, "status": pl.String,
+                                           "first_year": pl.Int64, "last_year": pl.Int64, "message": pl.String}
+BENCHMARK_FINDING_SCHEMA: dict[str, Any] = {"kind": pl.String, "severity": pl.String, "message": pl.String}
+_SQL_BENCHMARK_SOURCES = """
+select file, format_title, status, cast(first_year as bigint) as first_year, cast(last_year as bigint) as last_year,
+       message
+from benchmark_sources order by file
+"""
+_SQL_BENCHMARK_FINDINGS = """
+select kind, severity, message from benchmark_findings
+where measure_id = $measure_id or measure_id is null
+order by case severity when 'error' then 0 when 'warning' then 1 else 2 end, kind, message
+limit $most
+"""
+
+
+def benchmark_sources(home: Home) -> pl.DataFrame:
+    """The published files behind the benchmarks and whether each was loaded."""
+    return _frame(home, _SQL_BENCHMARK_SOURCES, {}, BENCHMARK_SOURCE_SCHEMA)
+
+
+def benchmark_findings(home: Home, measure_id: str, most: int = 50) -> pl.DataFrame:
+    """Data-quality findings about one measure and about the files, most serious first."""
+    return _frame(home, _SQL_BENCHMARK_FINDINGS, {"measure_id": measure_id, "most": most}, BENCHMARK_FINDING_SCHEMA)

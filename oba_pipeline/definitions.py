@@ -7,6 +7,7 @@ import os
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from assets.benchmarks import benchmarks
 from assets.family_voice import family_rater_gaps, family_vs_service
 from assets.indicators import indicator_values
 from assets.marts import MART_ASSETS
@@ -14,6 +15,7 @@ from assets.publishing import published_snapshot
 from assets.reference import areas, calendar, registries, reporting_periods
 from assets.sources import SOURCE_ASSETS
 from assets.turn_the_curve import story_behind_the_curve, turn_the_curve_tables
+from oba_pipeline.benchmarks.home import HOME_LA_ENV
 from oba_pipeline.config import SAMPLE_DATA_DIR, Home
 from oba_pipeline.resources import OBASettings
 
@@ -26,7 +28,7 @@ def build_definitions(home: Home, input_dir: str) -> dg.Definitions:
     checks = [check for _, _, check in SOURCE_ASSETS]
     all_assets = [*source_assets, areas, calendar, registries, reporting_periods, *MART_ASSETS,
                   indicator_values, turn_the_curve_tables, story_behind_the_curve,
-                  family_vs_service, family_rater_gaps, published_snapshot]
+                  family_vs_service, family_rater_gaps, benchmarks, published_snapshot]
     # DuckDB allows one writer at a time, so every step of a refresh runs in one process, in order.
     refresh = dg.define_asset_job(REFRESH_JOB, selection=dg.AssetSelection.all(),
                                   executor_def=dg.in_process_executor,
@@ -37,7 +39,7 @@ def build_definitions(home: Home, input_dir: str) -> dg.Definitions:
         jobs=[refresh],
         executor=dg.in_process_executor,
         resources={
-            "oba": OBASettings(home=str(home.root), input_dir=input_dir),
+            "oba": OBASettings(home=str(home.root), input_dir=input_dir, home_la=os.environ.get(HOME_LA_ENV, "")),
             "duckdb": DuckDBResource(database=str(home.warehouse)),
         },
     )

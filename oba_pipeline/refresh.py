@@ -31,6 +31,8 @@ class RefreshOutcome:
     failed_checks: list[str] = field(default_factory=list)
     loads: list[dict[str, object]] = field(default_factory=list)
     rejected_messages: list[str] = field(default_factory=list)
+    # Published (national) files that could not be used; the refresh carries on without them.
+    benchmark_messages: list[str] = field(default_factory=list)
 
 
 def prepare_instance(home: Home) -> dg.DagsterInstance:
@@ -81,6 +83,7 @@ def run_refresh(home: Home, input_dir: Path, *, log_level: str = "WARNING") -> R
     if outcome.failed_checks:
         outcome.success = False
     outcome.loads, outcome.rejected_messages = _load_summary(home)
+    outcome.benchmark_messages = _benchmark_errors(home)
     if outcome.snapshot == before and not outcome.success:
         log.warning("nothing new was published; the dashboard still serves %s", before.name if before else "nothing")
     return outcome
@@ -104,6 +107,22 @@ def _load_summary(home: Home) -> tuple[list[dict[str, object]], list[str]]:
     return loads, messages
 
 
+def _benchmark_errors(home: Home) -> list[str]:
+    import duckdb
+
+    if not home.warehouse.exists():
+        return []
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        tables = {row[0] for row in con.execute("select table_name from information_schema.tables").fetchall()}
+        if "benchmark_sources" not in tables:
+            return []
+        return [row[0] for row in con.execute(
+            "select message from benchmark_sources where status = 'error' order by file").fetchall()]
+    finally:
+        con.close()
+
+
 def describe(outcome: RefreshOutcome) -> str:
     """A plain-English account of the refresh for the terminal."""
     lines = []
@@ -113,6 +132,9 @@ def describe(outcome: RefreshOutcome) -> str:
     if outcome.rejected_messages:
         lines.append("Rows set aside (first 20; all are in rejected_rows and the validation reports):")
         lines.extend(f"  - {message}" for message in outcome.rejected_messages)
+    if outcome.benchmark_messages:
+        lines.append("Published files not loaded (benchmarks from them keep their last good figures):")
+        lines.extend(f"  - {message}" for message in outcome.benchmark_messages)
     for failure in outcome.failures:
         lines.append(f"FAILED {failure}")
     for check in outcome.failed_checks:

@@ -14,6 +14,8 @@ class OBASettings(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     home: str
     input_dir: str
+    # The authority benchmarked as home (3-digit old_la_code, from OBA_HOME_LA); empty: the local one.
+    home_la: str = ""
 
     @property
     def layout(self) -> Home:

@@ -80,6 +80,8 @@ class Indicator:
     disaggregations: tuple[str, ...] = ()
     people: bool = True
     area_levels: tuple[str, ...] = AREA_LEVELS
+    # The published national statistic this is the local equivalent of (published_measures.yaml).
+    published_measure: str | None = None
 
     @property
     def unit_label(self) -> str:
@@ -118,7 +120,7 @@ class Catalogue:
 
 _ENTRY_KEYS = {"id", "name", "kind", "definition", "polarity", "unit", "decimals", "periods", "numerator",
                "denominator", "source", "calculation", "quadrant", "result", "service", "disaggregations",
-               "people", "area_levels"}
+               "people", "area_levels", "published_measure"}
 _CALC_KEYS = {"table", "timing", "numerator", "denominator", "scale", "date", "start", "end",
               "lookback_months"}
 _AGG_KEYS = {"aggregate", "column", "where", "population"}
@@ -187,6 +189,7 @@ def _parse_entry(entry: dict[str, Any], order: int, results: dict[str, str], ser
         result=entry.get("result"), service=entry.get("service"),
         disaggregations=tuple(entry.get("disaggregations", ())), people=bool(entry.get("people", True)),
         area_levels=tuple(entry.get("area_levels", AREA_LEVELS)),
+        published_measure=entry.get("published_measure"),
     )
 
 
