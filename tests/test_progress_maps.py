@@ -32,9 +32,13 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Home:
 
 @pytest.fixture(scope="module")
 def page() -> Any:
+    from conftest import TEST_SECRET
+
     from dashboards.app import create_app
 
-    create_app(Home(Path("/nonexistent")))  # a page module registers only once an app exists
+    with pytest.MonkeyPatch.context() as patch:  # module-scoped: the autouse secret fixture has not run yet
+        patch.setenv("OBA_SECRET_KEY", TEST_SECRET)
+        create_app(Home(Path("/nonexistent")))  # a page module registers only once an app exists
     return importlib.import_module("dashboards.pages.progress_maps")
 
 
