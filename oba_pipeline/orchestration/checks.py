@@ -39,10 +39,17 @@ def freshness_findings(source: str, loaded_at: datetime | None, last_date: date 
     if age > max_file_age(source):
         findings.append(f"{source}: the newest file was written {_age(age)} ago ({loaded_at:%Y-%m-%d %H:%M} UTC), "
                         f"older than the {_age(max_file_age(source))} allowed, so tonight's extract has not arrived")
-    if source in TIME_BASED and last_date is not None and now.date() - last_date > max_data_lag():
-        findings.append(f"{source}: the latest date in the data is {last_date}, {(now.date() - last_date).days} "
-                        f"days ago (more than {max_data_lag().days} allowed), so the export may be of a stale copy")
+    # Monthly sources date a row by its month's first day: measure from the end of the latest month.
+    covered_to = _month_end(last_date) if last_date is not None else None
+    if source in TIME_BASED and covered_to is not None and now.date() - covered_to > max_data_lag():
+        findings.append(f"{source}: the data runs only to {covered_to:%B %Y}, {(now.date() - covered_to).days} days "
+                        f"ago (more than {max_data_lag().days} allowed), so the export may be of a stale copy")
     return findings
+
+
+def _month_end(day: date) -> date:
+    following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return following - timedelta(days=1)
 
 
 def _age(delta: timedelta) -> str:
