@@ -12,6 +12,9 @@ import pytest
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
+# Local webhook and SMTP receivers for the notification tests.
+pytest_plugins = ["receivers"]
+
 TEST_KEY = "test-only-key-0123456789abcdef0123456789abcdef"
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
-from receivers import smtp_receiver, webhook_receiver  # noqa: F401 - pytest fixtures
 
 from oba_pipeline.config import Home
 from oba_pipeline.orchestration.checks import freshness_findings
@@ -164,7 +163,8 @@ def notice() -> Notice:
     ])
 
 
-def test_webhook_and_email_say_which_source_which_check_and_what_to_do(webhook_receiver, smtp_receiver) -> None:
+def test_webhook_and_email_say_which_source_which_check_and_what_to_do(
+        webhook_receiver, smtp_receiver) -> None:
     url, posts = webhook_receiver
     port, inbox = smtp_receiver
     settings = NotifySettings.from_env({
