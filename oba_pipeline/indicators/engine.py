@@ -56,8 +56,10 @@ def indicator_sql(indicator: Indicator, period_type: str) -> str:
 
 
 def _aggregate_sql(agg: Aggregate, period_type: str) -> str:
+    # Sums run in fixed-point decimals: a sum of doubles depends on the order DuckDB's threads add them
+    # in, and the same extracts must always publish the same figures to the last digit.
     expression = {"count": "count(*)", "count_distinct": f"count(distinct f.{agg.column})",
-                  "sum": f"sum(f.{agg.column})"}[agg.aggregate]
+                  "sum": f"sum(cast(f.{agg.column} as decimal(38, 6)))"}[agg.aggregate]
     if agg.where:
         expression += f" filter (where {agg.where.format(period_type=period_type)})"
     return f"cast({expression} as double)"

@@ -1,13 +1,13 @@
 """Monthly partitions of the marts: which months changed since the last refresh, and so which indicator
 periods a night's refresh must recompute.
 
-Each mart row is placed in the month of its earliest date (a referral in its referral month, a
-caseload in its snapshot month, a family journey in the month of its first reading). Every indicator
-counts a row only in periods that end on or after that month (an event in the period of one of its
-dates; an open case at each period end after it started; a look-back only forwards), so a row that
-was added, removed or corrected in month M can change an indicator's periods ending in or after M,
-and none before. A month's partition is the content hash of its rows: a late correction to an old
-month changes that month's hash, and the refresh recomputes from there on.
+Each mart row is placed in the month of the earliest date by which any catalogue entry counts it:
+the entry's event date (a referral in its referral month, an assessment in the month it was
+authorised) or the start of what it counts as open (a plan from its start). An indicator counts a row
+only in periods that end on or after that date, so a row added, removed or corrected in month M can
+change the indicator's periods ending in or after M, and none before. A month's partition is the
+content hash of its rows: a late correction to an old month changes that month's hash, and the
+refresh recomputes from there on. Rows no entry can place in time are counted nowhere and not hashed.
 
 Whatever every period depends on (areas, populations, where each source's history starts, the
 catalogue, the engine's SQL) is hashed as the context; when it changes, everything is recomputed.
@@ -30,7 +30,6 @@ PARTITION_CONTEXT = "partition_context"
 RECOMPUTED_PERIODS = "recomputed_periods"
 PARTITION_SCHEMA = {"mart": pl.Utf8, "month": pl.Date, "rows": pl.Int64, "content_hash": pl.Utf8}
 RECOMPUTED_SCHEMA = {"indicator_id": pl.Utf8, "period_type": pl.Utf8, "period_start": pl.Date, "reason": pl.Utf8}
-# Rows with no date at all cannot be placed in a month: they count as a partition reaching every period.
 UNDATED = date(1, 1, 1)
 
 
@@ -55,23 +54,30 @@ class RefreshPlan:
         return pl.concat(frames).select(list(RECOMPUTED_SCHEMA)).sort(list(RECOMPUTED_SCHEMA))
 
 
-def month_partitions(con: duckdb.DuckDBPyConnection, marts: list[str]) -> pl.DataFrame:
+def placement_dates(catalogue: Catalogue) -> dict[str, list[str]]:
+    """Per mart, the date columns by which some catalogue entry places its rows in a period."""
+    found: dict[str, set[str]] = {}
+    for indicator in catalogue.indicators:
+        calc = indicator.calculation
+        column = calc.date if calc.timing == "event" else calc.start
+        if column:
+            found.setdefault(calc.table, set()).add(column)
+    return {mart: sorted(columns) for mart, columns in found.items()}
+
+
+def month_partitions(con: duckdb.DuckDBPyConnection, placement: dict[str, list[str]]) -> pl.DataFrame:
     """One row per mart and month: how many rows it holds and a hash of their content (order-free)."""
     frames = []
-    for mart in sorted(set(marts)):
-        dates = [row[0] for row in con.execute(
-            "select column_name from information_schema.columns where table_name = $table and data_type = 'DATE' "
-            "order by ordinal_position", {"table": mart}).fetchall()]
-        month = (f"coalesce(date_trunc('month', least({', '.join(f'r.{c}' for c in dates)})), date '0001-01-01')"
-                 if dates else "date '0001-01-01'")
-        # Mart names come from the catalogue (configuration in the repository), never from user input.
+    for mart, dates in sorted(placement.items()):
+        month = f"date_trunc('month', least({', '.join(f'r.{c}' for c in dates)}))"
+        # Mart and column names come from the catalogue (configuration in the repository), never user input.
         frames.append(con.execute(f"""
             with hashed as (
                 select cast({month} as date) as month, md5(cast(r as varchar)) as row_hash from {mart} as r
             )
             select $mart as mart, month, count(*) as rows, md5(string_agg(row_hash, '' order by row_hash))
                 as content_hash
-            from hashed group by month order by month
+            from hashed where month is not null group by month order by month
         """, {"mart": mart}).pl())
     if not frames:
         return pl.DataFrame(schema=PARTITION_SCHEMA)
@@ -98,8 +104,7 @@ def plan_refresh(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, coverage:
     `force_from`/`force_to` (first days of months) recompute that range of months and the reporting
     years that overlap it whatever the hashes say: a backfill.
     """
-    indicator_marts = {i.id: i.calculation.table for i in catalogue.indicators}
-    partitions = month_partitions(con, list(indicator_marts.values()))
+    partitions = month_partitions(con, placement_dates(catalogue))
     context = context_hash(con, catalogue, coverage)
     tables = {row[0] for row in con.execute("select table_name from information_schema.tables").fetchall()}
     previous_context = (con.execute(f"select context_hash from {PARTITION_CONTEXT}").fetchone()

@@ -23,6 +23,9 @@ from oba_pipeline.publish import current_snapshot
 SOURCES = ("population", "referrals", "caseloads", "spend", "family_outcomes")
 # A file still being copied keeps changing: wait until every extract has been still this long.
 SETTLE_SECONDS = float(os.environ.get("OBA_SENSOR_SETTLE_SECONDS", "60"))
+# How often the daemon looks for new extracts and for failed runs.
+SENSOR_INTERVAL_SECONDS = int(os.environ.get("OBA_SENSOR_INTERVAL_SECONDS", "60"))
+FAILURE_SENSOR_INTERVAL_SECONDS = int(os.environ.get("OBA_FAILURE_SENSOR_INTERVAL_SECONDS", "30"))
 
 
 def extract_fingerprint(input_dir: Path) -> tuple[str, dict[str, list[str]], float]:
@@ -46,7 +49,7 @@ def extract_fingerprint(input_dir: Path) -> tuple[str, dict[str, list[str]], flo
 
 
 def build_new_extracts_sensor(job: "UnresolvedAssetJobDefinition", input_dir: str) -> dg.SensorDefinition:
-    @dg.sensor(name="new_extracts", job=job, minimum_interval_seconds=60,
+    @dg.sensor(name="new_extracts", job=job, minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
                default_status=dg.DefaultSensorStatus.RUNNING,
                description=f"Starts a refresh when new or changed extracts have landed in {input_dir} and "
                            f"have been still for {SETTLE_SECONDS:.0f} s.")
@@ -70,6 +73,7 @@ def build_new_extracts_sensor(job: "UnresolvedAssetJobDefinition", input_dir: st
 
 def build_failure_sensor(job: "UnresolvedAssetJobDefinition", home: Home) -> dg.SensorDefinition:
     @dg.run_failure_sensor(name="refresh_failure_notification", monitored_jobs=[job],
+                           minimum_interval_seconds=FAILURE_SENSOR_INTERVAL_SECONDS,
                            default_status=dg.DefaultSensorStatus.RUNNING,
                            description="Sends the configured webhook and email when a refresh fails, naming the "
                                        "source, the check and what to do.")
