@@ -15,7 +15,11 @@ from assets.sources import SOURCE_ASSETS
 from oba_pipeline.config import SAMPLE_DATA_DIR, Home
 from oba_pipeline.orchestration.checks import FRESHNESS_CHECKS
 from oba_pipeline.orchestration.schedules import build_nightly_schedule
-from oba_pipeline.orchestration.sensors import build_failure_sensor, build_new_extracts_sensor
+from oba_pipeline.orchestration.sensors import (
+    build_check_warning_sensor,
+    build_failure_sensor,
+    build_new_extracts_sensor,
+)
 from oba_pipeline.resources import OBASettings
 
 INPUT_DIR_ENV = "OBA_INPUT_DIR"
@@ -39,7 +43,8 @@ def build_definitions(home: Home, input_dir: str) -> dg.Definitions:
         asset_checks=checks,
         jobs=[refresh],
         schedules=[build_nightly_schedule(refresh)],
-        sensors=[build_new_extracts_sensor(refresh, input_dir), build_failure_sensor(refresh, home)],
+        sensors=[build_new_extracts_sensor(refresh, input_dir, home), build_failure_sensor(refresh, home),
+                 build_check_warning_sensor(refresh, home)],
         executor=dg.in_process_executor,
         resources={
             "oba": OBASettings(home=str(home.root), input_dir=input_dir),

@@ -148,7 +148,8 @@ def test_daemon_and_ui_on_postgresql_start_a_refresh_on_new_extracts_and_notify_
         nightly = state["schedules"]["nightly_refresh"]  # type: ignore[index]
         assert nightly["cronSchedule"] == "0 2 * * *" and nightly["executionTimezone"] == "Europe/London"
         assert nightly["scheduleState"]["status"] == "RUNNING"
-        assert state["sensors"] == {"new_extracts": "RUNNING", "refresh_failure_notification": "RUNNING"}
+        assert state["sensors"] == {"new_extracts": "RUNNING", "refresh_failure_notification": "RUNNING",
+                                    "refresh_check_notification": "RUNNING"}
         while not posts and time.monotonic() < deadline:
             assert daemon.poll() is None, (tmp_path / "daemon.log").read_text()[-3000:]
             time.sleep(1)

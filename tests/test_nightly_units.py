@@ -255,3 +255,37 @@ def test_freshness_flags_a_source_that_has_not_arrived() -> None:
     assert freshness_findings("spend", now - timedelta(hours=2), datetime(2026, 10, 1).date(), now) == []
     assert freshness_findings("population", now - timedelta(days=200), None, now) == []
     assert freshness_findings("caseloads", None, None, now) == ["caseloads: no file of this source was loaded"]
+
+
+def test_extracts_already_published_do_not_start_another_refresh(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from oba_pipeline.orchestration import sensors
+
+    monkeypatch.setattr(sensors, "SETTLE_SECONDS", 0.0)
+    job = dg.define_asset_job("refresh", selection=dg.AssetSelection.all())
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    extract = inputs / "referrals.csv"
+    extract.write_text("referral_id\n1\n")
+    old = time.time() - 600
+    os.utime(extract, (old, old))
+    home = Home(tmp_path / "home")
+    publish_tables(home, {"indicator_values": table(1)}, {})  # published after the files last changed
+    sensor = build_new_extracts_sensor(job, str(inputs), home)
+    result = sensor(dg.build_sensor_context())
+    assert isinstance(result, dg.SensorResult) and not result.run_requests
+    assert "older than the live snapshot" in (result.skip_reason.skip_message or "")  # type: ignore[union-attr]
+    time.sleep(0.05)
+    extract.write_text("referral_id\n1\n2\n")  # a new copy lands after the publish
+    assert len(sensor(dg.build_sensor_context(cursor=result.cursor)).run_requests or []) == 1  # type: ignore[union-attr]
+
+
+def test_schedule_and_sensors_are_in_the_definitions_and_on_by_default() -> None:
+    from oba_pipeline.definitions import defs
+
+    schedule = defs.resolve_schedule_def("nightly_refresh")
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING and schedule.job_name == "refresh"
+    for name in ("new_extracts", "refresh_failure_notification", "refresh_check_notification"):
+        assert defs.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING, name
+    checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
+    assert {"referrals_freshness", "population_freshness", "referrals_contract"} <= checks
