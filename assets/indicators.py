@@ -72,7 +72,7 @@ def indicator_values(context: AssetExecutionContext, config: IndicatorRefreshCon
     recomputed = plan.recomputed()
     months = recomputed.filter(pl.col("period_type") == "month").get_column("period_start").unique().sort()
     context.log.info(f"{plan.reason}: recomputed {recomputed.height} indicator periods over {months.len()} months"
-                     + (f" ({months.min()} to {months.max()})" if months.len() else ""))
+                     + (f" ({months.min()!s} to {months.max()!s})" if months.len() else ""))
     by_status = dict(values.group_by("status").len().sort("status").rows())
     return dg.MaterializeResult(metadata={
         "rows": values.height, "indicators": values.get_column("indicator_id").n_unique(),

@@ -105,7 +105,7 @@ def recover(home: Home) -> list[str]:
 
     Safe to call at any time under the writer lock; the live snapshot and CURRENT are never touched.
     """
-    cleaned = []
+    cleaned: list[str] = []
     if not home.published.exists():
         return cleaned
     for partial in home.published.glob(".*.partial"):

@@ -142,14 +142,14 @@ def plan_refresh(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, coverage:
         else:
             ours = done.filter(pl.col("indicator_id") == indicator.id).drop("indicator_id")
             since = plan.changed_from.get(indicator.calculation.table)
-            reason = (pl.when(pl.col("_new")).then(pl.lit("new period"))
+            why = (pl.when(pl.col("_new")).then(pl.lit("new period"))
                       .when(pl.lit(since is not None) & (pl.col("period_end") >= pl.lit(since or UNDATED)))
                       .then(pl.lit(f"{indicator.calculation.table} changed from {since}"))
                       .when(_overlaps(force_from, force_to)).then(pl.lit("backfill asked for")))
             chosen = (grid.join(ours.with_columns(_new=pl.lit(False)), on=["period_type", "period_start"],
                                 how="left")
                       .with_columns(pl.col("_new").fill_null(True))
-                      .with_columns(reason=reason).drop_nulls("reason").drop("_new"))
+                      .with_columns(reason=why).drop_nulls("reason").drop("_new"))
         if chosen.height:
             plan.periods[indicator.id] = chosen.select("period_type", "period_start", "reason")
     return plan

@@ -46,9 +46,8 @@ def problems_from_events(events: Iterable[dg.DagsterEvent], home: Home) -> list[
             problems.append(_step_problem(event, home))
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
-            if evaluation is None or evaluation.passed:
-                continue
-            problems.append(_check_problem(evaluation, home))
+            if isinstance(evaluation, dg.AssetCheckEvaluation) and not evaluation.passed:
+                problems.append(_check_problem(evaluation, home))
     return problems
 
 

@@ -26,12 +26,12 @@ def published_sources(snapshot_db: str) -> list[dict[str, Any]]:
         con.close()
 
 
-def last_runs(home: Home, limit: int = 10) -> list[Any]:
+def last_runs(home: Home, limit: int = 10) -> tuple[list[Any], Any] | None:
     """The latest refresh runs recorded under the home's Dagster instance, newest first."""
     import dagster as dg
 
     if not (home.dagster_home / "dagster.yaml").exists():
-        return []
+        return None
     previous = os.environ.get("DAGSTER_HOME")
     os.environ["DAGSTER_HOME"] = str(home.dagster_home)
     try:
