@@ -97,6 +97,7 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> Nights:
     caseloads = pl.read_csv(full / "caseloads.csv", infer_schema=False)
     corrected_month = "2024-06"
     row = caseloads.with_row_index().filter(pl.col("snapshot_date").fill_null("").str.starts_with(corrected_month)
+                                            & pl.col("role").is_in(["social_worker", "senior_practitioner"])
                                             & pl.col("cases_held").str.contains(r"^\d+$")).row(0, named=True)
     caseloads.with_columns(
         cases_held=pl.when(pl.int_range(pl.len()) == row["index"])
