@@ -289,3 +289,19 @@ def test_schedule_and_sensors_are_in_the_definitions_and_on_by_default() -> None
         assert defs.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING, name
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     assert {"referrals_freshness", "population_freshness", "referrals_contract"} <= checks
+
+
+def test_a_backfill_range_selects_its_months_and_the_years_overlapping_them() -> None:
+    from datetime import date
+
+    from oba_pipeline.indicators.reference import periods_frame
+    from oba_pipeline.orchestration.partitions import _overlaps
+
+    periods = periods_frame(date(2022, 4, 1), date(2025, 3, 1))
+    chosen = periods.filter(_overlaps(date(2023, 11, 1), date(2024, 2, 1)))
+    months = chosen.filter(period_type="month").get_column("period_start").to_list()
+    assert months == [date(2023, 11, 1), date(2023, 12, 1), date(2024, 1, 1), date(2024, 2, 1)]
+    assert chosen.filter(period_type="reporting_year").get_column("period_label").to_list() == ["2023-24"]
+    assert periods.filter(_overlaps(None, None)).is_empty()
+    assert periods.filter(_overlaps(date(2025, 3, 1), None)).get_column("period_label").to_list() == [
+        "Mar 2025", "2024-25"]
