@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import shutil
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -33,6 +34,9 @@ from oba_pipeline.resources import OBASettings
 SOURCES = ("population", "referrals", "caseloads", "spend", "family_outcomes")
 MAX_MESSAGES_LOGGED = 20
 WITHHELD = "<withheld>"
+REJECTED_FILE = "rejected_rows.csv"
+# Reading extracts from a network share or mounted drive fails now and then for reasons that pass.
+READ_RETRIES = dg.RetryPolicy(max_retries=3, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 DESCRIPTIONS = {
     "population": "Children aged 0 to 17 in each locality by mid-year: the denominator of every rate per child.",
@@ -86,7 +90,7 @@ def build_source_assets(source: str) -> tuple[dg.AssetsDefinition, dg.AssetsDefi
     contract = load_contract(source)
     upstream_refs = [dg.AssetKey(ref.split(".")[0]) for ref in contract.references]
 
-    @dg.asset(name=f"{source}_extract", group_name="landing", kinds={"duckdb", "polars"},
+    @dg.asset(name=f"{source}_extract", group_name="landing", kinds={"duckdb", "polars"}, retry_policy=READ_RETRIES,
               description=f"{contract.title}, exactly as the night's files arrived (kept in the landing area).")
     def extract(context: AssetExecutionContext, oba: OBASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
         home = oba.layout
@@ -95,7 +99,8 @@ def build_source_assets(source: str) -> tuple[dg.AssetsDefinition, dg.AssetsDefi
             frames = [read_extract(path, contract) for path in files]
         except FileRuleError as error:
             context.log.error(str(error))
-            raise dg.Failure(description=str(error),
+            # A broken file stays broken: no retry, the data team must act.
+            raise dg.Failure(description=str(error), allow_retries=False,
                              metadata={"source": source, "rule": error.rule, "file": str(error.file)}) from error
         landing = home.landing / context.run_id / source
         landing.mkdir(parents=True, exist_ok=True)
@@ -123,7 +128,9 @@ def build_source_assets(source: str) -> tuple[dg.AssetsDefinition, dg.AssetsDefi
             staged_rows = to_staged(contract, outcome.accepted, key)
             replace_table(con, f"stg_{source}", staged_rows)
             replace_rows(con, "rejected_rows", _withhold(contract, outcome.rejected), source=source)
-            replace_rows(con, "source_loads", _load_summary(contract, raw, outcome, staged_rows), source=source)
+            loaded_at = _newest_file_time(home.landing / context.run_id / source)
+            replace_rows(con, "source_loads", _load_summary(contract, raw, outcome, staged_rows, loaded_at),
+                         source=source)
         report = write_report(outcome, home.reports / "validation" / f"{source}.html")
         _keep_rejected_for_data_team(home.landing / context.run_id / source, raw, outcome)
         for message in outcome.messages(limit=MAX_MESSAGES_LOGGED):
@@ -180,7 +187,19 @@ def _withhold(contract: Contract, rejected: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _load_summary(contract: Contract, raw: pl.DataFrame, outcome: object, staged: pl.DataFrame) -> pl.DataFrame:
+def _newest_file_time(folder: Path) -> datetime | None:
+    """When the newest of a source's files was last written (UTC): taken from the files themselves, so the
+    same extracts always publish the same `sources` table however often they are refreshed."""
+    files = [path for path in folder.iterdir() if path.is_file() and path.name != REJECTED_FILE] \
+        if folder.is_dir() else []
+    times = [path.stat().st_mtime for path in files]
+    if not times:
+        return None
+    return datetime.fromtimestamp(max(times), UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _load_summary(contract: Contract, raw: pl.DataFrame, outcome: object, staged: pl.DataFrame,
+                  loaded_at: datetime | None) -> pl.DataFrame:
     files = ", ".join(sorted(raw.get_column("_source_file").unique().to_list())) if raw.height else ""
     date_columns = [c.name for c in contract.columns if c.type == "date" and c.name in staged.columns]
     first = staged.select(pl.min_horizontal([pl.col(c).min() for c in date_columns])).item() if date_columns else None
@@ -189,7 +208,7 @@ def _load_summary(contract: Contract, raw: pl.DataFrame, outcome: object, staged
         "source": [contract.source], "title": [contract.title], "files": [files],
         "rows_read": [outcome.rows_read], "rows_loaded": [staged.height],  # type: ignore[attr-defined]
         "rows_rejected": [outcome.rejected_row_count],  # type: ignore[attr-defined]
-        "first_date": [first], "last_date": [last], "loaded_at": [datetime.now(UTC).replace(tzinfo=None)],
+        "first_date": [first], "last_date": [last], "loaded_at": [loaded_at],
     }, schema={"source": pl.Utf8, "title": pl.Utf8, "files": pl.Utf8, "rows_read": pl.Int64,
                "rows_loaded": pl.Int64, "rows_rejected": pl.Int64, "first_date": pl.Date, "last_date": pl.Date,
                "loaded_at": pl.Datetime("us")})
@@ -202,7 +221,7 @@ def _keep_rejected_for_data_team(folder: object, raw: pl.DataFrame, outcome: obj
         return
     reasons = rejected.group_by("file", "row").agg(reasons=pl.col("message").str.join(" | "))
     rows = raw.join(reasons, left_on=["_source_file", "_source_row"], right_on=["file", "row"], how="inner")
-    rows.write_csv(folder / "rejected_rows.csv")  # type: ignore[operator]
+    rows.write_csv(folder / REJECTED_FILE)  # type: ignore[operator]
 
 
 SOURCE_ASSETS = [build_source_assets(source) for source in SOURCES]

@@ -47,7 +47,17 @@ def _parser() -> argparse.ArgumentParser:
 
     refresh = commands.add_parser("refresh", help="load, validate, compute and publish")
     refresh.add_argument("--input", type=Path, default=SAMPLE_DATA_DIR, help="folder holding the extracts")
+    refresh.add_argument("--full", action="store_true", help="recompute all history, not only the changed months")
+    refresh.add_argument("--backfill", metavar="FROM:TO",
+                         help="also recompute the months FROM to TO (YYYY-MM:YYYY-MM) whatever changed")
     refresh.set_defaults(handler=_refresh)
+
+    status = commands.add_parser("status", help="what is published, what the last refresh did and what failed")
+    status.set_defaults(handler=_status)
+
+    rollback = commands.add_parser("rollback", help="make the previous published snapshot live again")
+    rollback.add_argument("--to", metavar="SNAPSHOT", help="a kept snapshot's id (see `oba status`)")
+    rollback.set_defaults(handler=_rollback)
 
     serve = commands.add_parser("serve", help="serve the dashboard on the last published data")
     serve.add_argument("--host", default="127.0.0.1")
@@ -212,9 +222,35 @@ def _refresh(args: argparse.Namespace) -> int:
     from oba_pipeline.refresh import describe, run_refresh
 
     home = Home.from_env()
-    outcome = run_refresh(home, args.input, log_level="INFO" if args.verbose else "WARNING")
+    backfill = None
+    if args.backfill:
+        first, _, last = args.backfill.partition(":")
+        backfill = (first, last or first)
+    outcome = run_refresh(home, args.input, log_level="INFO" if args.verbose else "WARNING", full=args.full,
+                          backfill=backfill)
     print(describe(outcome))
     return 0 if outcome.success else 1
+
+
+def _status(args: argparse.Namespace) -> int:
+    from oba_pipeline.orchestration.status import status_report
+
+    print(status_report(Home.from_env()))
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from oba_pipeline.publish import RollbackError, WriterBusyError, rollback
+
+    try:
+        before, after = rollback(Home.from_env(), to=args.to)
+    except (RollbackError, WriterBusyError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    undo = f" Undo with `oba rollback --to {before.name}`." if before else ""
+    print(f"Rolled back: the dashboard now serves snapshot {after.name} (was {before.name if before else 'nothing'})."
+          + undo)
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -17,26 +17,39 @@ from assets.sources import SOURCE_ASSETS
 from assets.turn_the_curve import story_behind_the_curve, turn_the_curve_tables
 from oba_pipeline.benchmarks.home import HOME_LA_ENV
 from oba_pipeline.config import SAMPLE_DATA_DIR, Home
+from oba_pipeline.orchestration.checks import FRESHNESS_CHECKS
+from oba_pipeline.orchestration.schedules import build_nightly_schedule
+from oba_pipeline.orchestration.sensors import (
+    build_check_warning_sensor,
+    build_failure_sensor,
+    build_new_extracts_sensor,
+)
 from oba_pipeline.resources import OBASettings
 
 INPUT_DIR_ENV = "OBA_INPUT_DIR"
 REFRESH_JOB = "refresh"
+# The run queue lets one run with this tag through at a time (see oba_pipeline/deploy/dagster.yaml).
+WAREHOUSE_TAG = "oba/warehouse"
 
 
 def build_definitions(home: Home, input_dir: str) -> dg.Definitions:
     source_assets = [asset for extract, staged, _ in SOURCE_ASSETS for asset in (extract, staged)]
-    checks = [check for _, _, check in SOURCE_ASSETS]
+    checks = [check for _, _, check in SOURCE_ASSETS] + FRESHNESS_CHECKS
     all_assets = [*source_assets, areas, calendar, registries, reporting_periods, *MART_ASSETS,
                   indicator_values, turn_the_curve_tables, story_behind_the_curve,
                   family_vs_service, family_rater_gaps, benchmarks, published_snapshot]
     # DuckDB allows one writer at a time, so every step of a refresh runs in one process, in order.
     refresh = dg.define_asset_job(REFRESH_JOB, selection=dg.AssetSelection.all(),
                                   executor_def=dg.in_process_executor,
-                                  description="Load every extract, validate, compute the indicators and publish.")
+                                  description="Load every extract, validate, compute the indicators and publish.",
+                                  tags={WAREHOUSE_TAG: "writer"})
     return dg.Definitions(
         assets=all_assets,
         asset_checks=checks,
         jobs=[refresh],
+        schedules=[build_nightly_schedule(refresh)],
+        sensors=[build_new_extracts_sensor(refresh, input_dir, home), build_failure_sensor(refresh, home),
+                 build_check_warning_sensor(refresh, home)],
         executor=dg.in_process_executor,
         resources={
             "oba": OBASettings(home=str(home.root), input_dir=input_dir, home_la=os.environ.get(HOME_LA_ENV, "")),

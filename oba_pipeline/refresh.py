@@ -10,7 +10,8 @@ from pathlib import Path
 import dagster as dg
 
 from oba_pipeline.config import Home
-from oba_pipeline.publish import current_snapshot, read_manifest
+from oba_pipeline.orchestration.runs import Problem, problems_from_events
+from oba_pipeline.publish import WriterBusyError, current_snapshot, read_manifest, recover, writer_lock
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,9 @@ class RefreshOutcome:
     rejected_messages: list[str] = field(default_factory=list)
     # Published (national) files that could not be used; the refresh carries on without them.
     benchmark_messages: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    notified: dict[str, bool] = field(default_factory=dict)
 
 
 def prepare_instance(home: Home) -> dg.DagsterInstance:
@@ -45,8 +49,15 @@ def prepare_instance(home: Home) -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-def run_refresh(home: Home, input_dir: Path, *, log_level: str = "WARNING") -> RefreshOutcome:
-    """Materialise every asset on the extracts in `input_dir`, publishing only if every check passed."""
+def run_refresh(home: Home, input_dir: Path, *, log_level: str = "WARNING", full: bool = False,
+                backfill: tuple[str, str] | None = None, notify_failures: bool = True,
+                lock_timeout: float | None = None) -> RefreshOutcome:
+    """Materialise every asset on the extracts in `input_dir`, publishing only if every check passed.
+
+    By default only the months whose partitions changed are recomputed; `full` recomputes all history,
+    `backfill` (first and last month, YYYY-MM) recomputes that range whatever changed. The whole run holds
+    the single-writer lock; a failed run sends the configured notifications.
+    """
     # Imported here: building the definitions imports the asset modules, which is slow for `oba --help`.
     from oba_pipeline.definitions import REFRESH_JOB, build_definitions
 
@@ -61,31 +72,42 @@ def run_refresh(home: Home, input_dir: Path, *, log_level: str = "WARNING") -> R
     except PseudonymKeyError as error:
         return RefreshOutcome(success=False, run_id="", snapshot=current_snapshot(home), failures=[str(error)])
     instance = prepare_instance(home)
-    before = current_snapshot(home)
-    defs = build_definitions(home, str(input_dir.resolve()))
-    job = defs.resolve_job_def(REFRESH_JOB)
-    result = job.execute_in_process(
-        instance=instance, raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-    )
+    try:
+        with writer_lock(home, timeout=lock_timeout, purpose="oba refresh"):
+            recover(home)
+            before = current_snapshot(home)
+            defs = build_definitions(home, str(input_dir.resolve()))
+            job = defs.resolve_job_def(REFRESH_JOB)
+            indicator_config: dict[str, object] = {"full": full}
+            if backfill:
+                indicator_config.update(backfill_from=backfill[0], backfill_to=backfill[1])
+            result = job.execute_in_process(
+                instance=instance, raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": log_level}}},
+                            "ops": {"indicator_values": {"config": indicator_config}}},
+            )
+    except WriterBusyError as error:
+        return RefreshOutcome(success=False, run_id="", snapshot=current_snapshot(home), failures=[str(error)])
     outcome = RefreshOutcome(success=result.success, run_id=result.run_id, snapshot=current_snapshot(home))
-    for event in result.all_events:
-        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
-            error = event.step_failure_data.error
-            message = error.message.strip() if error else "unknown error"
-            # A dagster Failure carries the user-facing description as its message.
-            message = message.removeprefix("dagster._core.definitions.events.Failure: ")
-            outcome.failures.append(f"{event.step_key}: {message}")
-        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
-            evaluation = event.event_specific_data
-            if evaluation is not None and not evaluation.passed:
-                outcome.failed_checks.append(f"{evaluation.check_name}: {evaluation.description or 'failed'}")
+    outcome.problems = problems_from_events(result.all_events, home)
+    for problem in outcome.problems:
+        if problem.check.startswith(("file rule", "step ")):
+            outcome.failures.append(f"{problem.source}: {problem.message}")
+        elif problem.severity == "error":
+            outcome.failed_checks.append(f"{problem.check}: {problem.message}")
+        else:
+            outcome.warnings.append(f"{problem.check}: {problem.message}")
     if outcome.failed_checks:
         outcome.success = False
     outcome.loads, outcome.rejected_messages = _load_summary(home)
     outcome.benchmark_messages = _benchmark_errors(home)
     if outcome.snapshot == before and not outcome.success:
         log.warning("nothing new was published; the dashboard still serves %s", before.name if before else "nothing")
+    if notify_failures and outcome.problems and (not outcome.success or outcome.warnings):
+        from oba_pipeline.orchestration.notify import notify
+        from oba_pipeline.orchestration.sensors import failure_notice
+
+        outcome.notified = notify(failure_notice(home, outcome.run_id, outcome.problems))
     return outcome
 
 
@@ -139,6 +161,10 @@ def describe(outcome: RefreshOutcome) -> str:
         lines.append(f"FAILED {failure}")
     for check in outcome.failed_checks:
         lines.append(f"CHECK FAILED {check}")
+    for warning in outcome.warnings:
+        lines.append(f"WARNING {warning}")
+    for channel, delivered in outcome.notified.items():
+        lines.append(f"Notification by {channel}: {'sent' if delivered else 'NOT delivered (see the log)'}")
     if outcome.success and outcome.snapshot:
         manifest = read_manifest(outcome.snapshot)
         lines.append(f"Published snapshot {manifest['snapshot_id']} (extracts up to {manifest.get('extract_date')}).")

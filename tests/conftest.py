@@ -12,6 +12,10 @@ import pytest
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
+# Local webhook and SMTP receivers for the notification tests.
+# and a real PostgreSQL server for the application-database tests.
+pytest_plugins = ["receivers", "postgres_support"]
+
 TEST_KEY = "test-only-key-0123456789abcdef0123456789abcdef"
 
 
@@ -29,13 +33,17 @@ def oba_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield home
 
 
-@pytest.fixture
-def app_engine(tmp_path: Path) -> Iterator[Any]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     """An empty application database with every table created. Tests of the application database use
-    this fixture so they can run against each supported backend (SQLite here)."""
+    this fixture, so each runs against every supported backend: SQLite and a real PostgreSQL server."""
     from oba_pipeline.appdb import create_schema, make_engine
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'app.sqlite'}")
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_database")
+    else:
+        url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    engine = make_engine(url)
     create_schema(engine)
     try:
         yield engine

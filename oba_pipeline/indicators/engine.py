@@ -8,6 +8,7 @@ history is 'x', never a silent gap.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -55,18 +56,23 @@ def indicator_sql(indicator: Indicator, period_type: str) -> str:
 
 
 def _aggregate_sql(agg: Aggregate, period_type: str) -> str:
+    # Sums run in fixed-point decimals: a sum of doubles depends on the order DuckDB's threads add them
+    # in, and the same extracts must always publish the same figures to the last digit.
     expression = {"count": "count(*)", "count_distinct": f"count(distinct f.{agg.column})",
-                  "sum": f"sum(f.{agg.column})"}[agg.aggregate]
+                  "sum": f"sum(cast(f.{agg.column} as decimal(38, 6)))"}[agg.aggregate]
     if agg.where:
         expression += f" filter (where {agg.where.format(period_type=period_type)})"
     return f"cast({expression} as double)"
 
 
 def compute_indicator_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogue,
-                             coverage: dict[str, Coverage]) -> pl.DataFrame:
+                             coverage: dict[str, Coverage],
+                             only: Mapping[str, pl.DataFrame] | None = None) -> pl.DataFrame:
     """Every catalogue entry for every area and period its source covers, before disclosure control.
 
-    Needs the tables `periods`, `areas` and `area_population` beside the marts.
+    Needs the tables `periods`, `areas` and `area_population` beside the marts. With `only`, an entry
+    is computed just for the periods (`period_type`, `period_start`) given for its id, and not at all
+    when its id is absent: what an incremental refresh uses to recompute the months that changed.
     """
     periods = con.execute("select * from periods").pl()
     areas = con.execute("select area_code, area_name, area_type from areas").pl()
@@ -78,8 +84,17 @@ def compute_indicator_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogu
         if source_coverage is None:
             continue
         for period_type in indicator.periods:
-            totals = con.execute(indicator_sql(indicator, period_type), {"period_type": period_type}).pl()
-            frames.append(_on_grid(indicator, period_type, totals, periods, areas, population, authority,
+            chosen, starts = periods, None
+            if only is not None:
+                wanted = only.get(indicator.id)
+                if wanted is None or wanted.filter(pl.col("period_type") == period_type).is_empty():
+                    continue
+                chosen = periods.join(wanted.select("period_type", "period_start"),
+                                      on=["period_type", "period_start"], how="semi")
+                starts = chosen.filter(pl.col("period_type") == period_type).get_column("period_start").to_list()
+            totals = con.execute(indicator_sql(indicator, period_type),
+                                 {"period_type": period_type, "period_starts": starts}).pl()
+            frames.append(_on_grid(indicator, period_type, totals, chosen, areas, population, authority,
                                    source_coverage))
     if not frames:
         return pl.DataFrame(schema=INDICATOR_VALUES_SCHEMA)
@@ -87,15 +102,20 @@ def compute_indicator_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogu
         "indicator_id", "area_type", "area_code", "period_type", "period_start")
 
 
-def _on_grid(indicator: Indicator, period_type: str, totals: pl.DataFrame, periods: pl.DataFrame,
-             areas: pl.DataFrame, population: pl.DataFrame, authority: str, coverage: Coverage) -> pl.DataFrame:
-    calc = indicator.calculation
-    covered = periods.filter(
+def covered_periods(periods: pl.DataFrame, period_type: str, coverage: Coverage) -> pl.DataFrame:
+    """The periods of one type a source covers completely: the only ones its indicators are published for."""
+    return periods.filter(
         (pl.col("period_type") == period_type)
         & (pl.col("period_start") >= coverage.first_month)
         & (pl.col("period_start") <= coverage.last_month)
         & (pl.col("period_end") <= _month_end(coverage.last_month))
     )
+
+
+def _on_grid(indicator: Indicator, period_type: str, totals: pl.DataFrame, periods: pl.DataFrame,
+             areas: pl.DataFrame, population: pl.DataFrame, authority: str, coverage: Coverage) -> pl.DataFrame:
+    calc = indicator.calculation
+    covered = covered_periods(periods, period_type, coverage)
     grid = covered.join(areas.filter(pl.col("area_type").is_in(indicator.area_levels)), how="cross")
     totals = totals.with_columns(
         area_code=pl.when(pl.col("is_authority")).then(pl.lit(authority)).otherwise(pl.col("locality"))

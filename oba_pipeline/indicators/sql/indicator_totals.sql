@@ -3,7 +3,10 @@
 -- Placeholders in braces are filled from the indicator catalogue (trusted configuration in the
 -- repository); values are bound parameters.
 with periods as (
-    select period_start, period_end from periods where period_type = $period_type
+    select period_start, period_end from periods
+    where period_type = $period_type
+        -- a refresh that recomputes only some periods binds their starts; null means every period
+        and ($period_starts::date[] is null or list_contains($period_starts::date[], period_start))
 ),
 
 facts as (

@@ -1,0 +1,1 @@
+"""Orchestration: partitions, schedules, sensors, checks and notifications of the nightly refresh."""
