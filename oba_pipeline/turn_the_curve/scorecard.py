@@ -59,6 +59,8 @@ def scorecard_row(key: tuple[str, str, str], measure: Measure, series: Series, l
         "next_forecast_value": None if next_point is None else next_point.forecast,
         "next_forecast_lower": None if next_point is None else next_point.lower,
         "next_forecast_upper": None if next_point is None else next_point.upper,
+        # Why there is no forecast for the coming periods, in words (too few published values to fit one).
+        "forecast_note": f"no forecast: {latest.reason}" if isinstance(latest, NoBaseline) else None,
         "trend_direction": direction, "trend_periods": run,
         "trend_assessment": _assessment(measure.polarity, direction),
         "baseline_start_period": None if first[0] is None else period_label(first[0], key[2]),
