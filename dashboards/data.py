@@ -183,9 +183,9 @@ def _frame(home: Home, sql: str, params: dict[str, Any], schema: dict[str, Any])
             return pl.DataFrame(schema=schema)
         try:
             frame = cursor.execute(sql, params).pl()
-        except duckdb.CatalogException as exc:
-            # A snapshot published without this table (an earlier pipeline version): show the
-            # empty state for this part of the page rather than failing the whole page.
+        except (duckdb.CatalogException, duckdb.BinderException) as exc:
+            # A snapshot published without this table or column (an earlier pipeline version): show
+            # the empty state for this part of the page rather than failing the whole page.
             log.warning("published snapshot has no table for this query: %s", exc)
             return pl.DataFrame(schema=schema)
     if viewer is not None and viewer.areas is not None and "area_code" in frame.columns:
@@ -332,14 +332,15 @@ TTC_SCORECARD_SCHEMA: dict[str, Any] = {
     "indicator_id": pl.String, "target": pl.Float64, "variance_from_target": pl.Float64,
     "percent_of_target": pl.Float64, "target_met": pl.Boolean, "forecast_value": pl.Float64,
     "next_period": pl.String, "next_forecast_value": pl.Float64, "next_forecast_lower": pl.Float64,
-    "next_forecast_upper": pl.Float64, "baseline_start_period": pl.String,
+    "next_forecast_upper": pl.Float64, "forecast_note": pl.String, "baseline_start_period": pl.String,
     "change_since_baseline_start_pct": pl.Float64, "ttc_verdict": pl.String, "verdict_baseline": pl.String,
     "cycle_name": pl.String, "ttc_reason": pl.String,
 }
 
 _SQL_TTC_SCORECARD = """
 select s.indicator_id, s.target, s.variance_from_target, s.percent_of_target, s.target_met, s.forecast_value,
-       s.next_period, s.next_forecast_value, s.next_forecast_lower, s.next_forecast_upper, s.baseline_start_period,
+       s.next_period, s.next_forecast_value, s.next_forecast_lower, s.next_forecast_upper, s.forecast_note,
+       s.baseline_start_period,
        s.change_since_baseline_start_pct, s.verdict as ttc_verdict, s.verdict_baseline, s.cycle_name,
        t.reason as ttc_reason
 from scorecard as s

@@ -279,6 +279,9 @@ def test_scorecard_cells_show_target_forecast_change_and_verdict(tmp_path) -> No
     assert "-8.2%" in text and "since Apr 2019" in text
     assert "No verdict" in text and "numbers too small to judge" in text
     assert "No target set" in str(ttc_cells({}, "count", 0)[0].children)
+    unforecast = ttc_cells({"forecast_note": "no forecast: only 3 of the 12 periods up to Oct 2025 are published"},
+                           "count", 0)[1]
+    assert "No forecast" in str(unforecast.children) and "only 3 of the 12 periods" in str(unforecast.children)
 
 
 def test_honesty_summary_counts_hits_misses_and_false_alarms() -> None:

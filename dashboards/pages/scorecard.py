@@ -251,6 +251,10 @@ def ttc_cells(row: dict[str, Any], unit: str, decimals: int) -> list[html.Td]:
                 + (f", {met}" if met else ""), className="oba-small")]
     if row.get("next_forecast_value") is None:
         forecast_cell: list[Any] = [html.Span("No forecast", className="oba-small")]
+        if row.get("forecast_note"):
+            # Say why: the reason reads "no forecast: only 3 of the 12 periods ... are published".
+            forecast_cell += [html.Br(), html.Span(str(row["forecast_note"]).removeprefix("no forecast: "),
+                                                   className="oba-small")]
     else:
         forecast_cell = [format_value(row["next_forecast_value"], unit, decimals), html.Br(), html.Span(
             f"{row['next_period']}, 95% interval {format_value(row['next_forecast_lower'], unit, decimals)} to "
