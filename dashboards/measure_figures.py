@@ -239,7 +239,7 @@ def curve_svg(curve: Curve, *, width: int = 640, height: int = 260) -> str:
     meta = curve.meta
     unit, decimals = str(meta["unit"]), int(meta.get("decimals") or 0)
     periods = axis_periods(curve)
-    left, right, top, bottom = 64, 12, 16, 40
+    left, right, top, bottom = 64, 36, 16, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     values = {p["period_start"]: p for p in curve.history}
     forecast = list(curve.forecast.points) if curve.forecast else []
@@ -277,7 +277,7 @@ def curve_svg(curve: Curve, *, width: int = 640, height: int = 260) -> str:
     if forecast:
         band = [(position[p["period_start"]], y(float(p["upper"]))) for p in forecast]
         band += [(position[p["period_start"]], y(float(p["lower"]))) for p in reversed(forecast)]
-        parts.append('<polygon fill="rgba(80,90,95,0.18)" points="'
+        parts.append(f'<polygon fill="{FORECAST_COLOUR}" fill-opacity="0.18" points="'
                      + " ".join(f"{x:.1f},{v:.1f}" for x, v in band) + '"/>')
         parts.append(f'<polyline fill="none" stroke="{FORECAST_COLOUR}" stroke-width="2" stroke-dasharray="6 4" '
                      'points="' + " ".join(f"{position[p['period_start']]:.1f},{y(float(p['forecast_value'])):.1f}"
@@ -308,3 +308,16 @@ def curve_svg(curve: Curve, *, width: int = 640, height: int = 260) -> str:
         parts.append(f'<text x="{x + 3:.1f}" y="{top + 10}" fill="{ACTION_COLOUR}">{escape(text.split(":")[0])}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def curve_key(curve: Curve) -> str:
+    """The words that go under a curve drawn without a legend: what each line is."""
+    parts = ["solid blue: published figures (c or x at the foot where a figure is missing)"]
+    if curve.forecast is not None:
+        parts.append(f"dashed grey: {curve.forecast.label.lower()}, its 95% interval shaded")
+    if curve.target is not None:
+        unit, decimals = str(curve.meta["unit"]), int(curve.meta.get("decimals") or 0)
+        parts.append(f"green dashes: target {format_value(curve.target, unit, decimals)}")
+    if curve.actions:
+        parts.append("red dotted lines: where actions A1, A2... started")
+    return "; ".join(parts) + "."
