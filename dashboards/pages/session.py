@@ -24,7 +24,15 @@ from dashboards.app import current_home
 from dashboards.auth import Viewer, current_viewer
 from dashboards.layout import aria
 from dashboards.measure_figures import period_of
-from dashboards.pages.measure import build_curve, choices, curve_section, measure_controls, story_section, verdict_panel
+from dashboards.pages.measure import (
+    build_curve,
+    choices,
+    curve_section,
+    freshness_line,
+    measure_controls,
+    story_section,
+    verdict_panel,
+)
 from oba_pipeline.catalogue import load_catalogue
 from oba_pipeline.config import Home
 from oba_pipeline.turn_the_curve import records, sessions
@@ -79,6 +87,7 @@ def page_content(home: Home, indicator_id: str | None, area_code: str | None, pe
         html.P("A partnership's meeting about one curve, in the six steps of Outcomes-Based Accountability. "
                "What you record here is kept between meetings; at the next one, the curve shows when each action "
                "started and whether the curve turned after it.", className="oba-lede"),
+        freshness_line(home),
         measure_controls("session", entries, area_frame, kinds, chosen_id, chosen_area, chosen_period),
     ]
     if not data.may_read_sessions(chosen_area):
