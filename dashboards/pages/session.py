@@ -127,6 +127,7 @@ def session_chooser(held: Sequence[Any], current: Any, indicator_id: str, area_c
                      className="oba-field"),
             html.Button("Start a new session", id="session-new", n_clicks=0, className="oba-button", type="button"),
         ], className="oba-form-row"))
+        parts.append(html.P(id="session-new-message", role="status", className="oba-small"))
     return html.Div(parts, className="oba-panel")
 
 
@@ -406,7 +407,7 @@ def _choose(indicator_id: str, area_code: str, period_type: str) -> str:
     return session_href(indicator_id, area_code, period_type)
 
 
-@callback(Output("session-location", "href", allow_duplicate=True), Output("session-new", "children"),
+@callback(Output("session-location", "href", allow_duplicate=True), Output("session-new-message", "children"),
           Input("session-new", "n_clicks"),
           State("session-new-date", "value"), State("session-indicator", "value"), State("session-area", "value"),
           State("session-period", "value"), prevent_initial_call=True)
@@ -421,7 +422,7 @@ def _new_session(clicks: int | None, held_on: str | None, indicator_id: str, are
             held_on=sessions.parse_day(held_on, "Date of the meeting"), by=viewer.username or "local",
             may_edit=viewer.may_edit)
     except SessionError as error:
-        return no_update, f"Start a new session ({error})"
+        return no_update, f"Not started: {error}"
     return session_href(indicator_id, area_code, period_type, session_id), no_update
 
 

@@ -289,21 +289,27 @@ def set_action_status(engine: Engine, action_id: int, *, by: str, status: str | 
         return _action_view(action)
 
 
-_ITEMS: dict[str, type[SessionPartner] | type[WhatWorks] | type[SessionAction]] = {
-    "partner": SessionPartner, "what_works": WhatWorks, "action": SessionAction}
+ITEM_KINDS = ("partner", "what_works", "action")
+
+
+def _item(db: Session, kind: str, item_id: int) -> SessionPartner | WhatWorks | SessionAction | None:
+    if kind == "partner":
+        return db.get(SessionPartner, item_id)
+    if kind == "what_works":
+        return db.get(WhatWorks, item_id)
+    return db.get(SessionAction, item_id)
 
 
 def remove_item(engine: Engine, kind: str, item_id: int, *, by: str, may_edit: AreaRule | None = None) -> None:
     """Remove a partner, a what-works idea or an action (the audit trail keeps what it said)."""
-    model = _ITEMS.get(kind)
-    if model is None:
+    if kind not in ITEM_KINDS:
         raise SessionError(f"unknown kind of item '{kind}'")
     with session_scope(engine) as db:
-        item = db.get(model, item_id)
+        item = _item(db, kind, item_id)
         if item is None:
             raise SessionError(f"That {kind.replace('_', ' ')} has already been removed. Reload the page.")
         _allowed(item.session.area_code, may_edit, by)
-        said = {c.name: getattr(item, c.name) for c in model.__table__.columns}
+        said = {c.name: getattr(item, c.name) for c in item.__table__.columns}
         record_audit(db, by, "ttc_session_remove", f"session/{item.session_id}", kind=kind,
                      item={k: v.isoformat() if isinstance(v, date | datetime) else v for k, v in said.items()})
         db.delete(item)
