@@ -110,3 +110,13 @@ def test_changes_need_the_csrf_token(home: Home) -> None:
     assert partners_of(home, north) == []
     assert send(app, home, "data-team", north, "Genuine").status_code == 200
     assert partners_of(home, north) == ["Genuine"]
+
+
+def test_a_new_snapshot_leaves_sessions_as_they_were(home: Home) -> None:
+    north = new_session(home, "NT-N")
+    app = create_app(home)
+    send(app, home, "member-north", north, "Kept across refreshes")
+    before = sorted(home.published.iterdir())
+    publish_sample(home.root)  # what a refresh ends in: a new snapshot made live
+    assert len(sorted(home.published.iterdir())) > len(before)
+    assert partners_of(home, north) == ["Kept across refreshes"]
