@@ -8,7 +8,7 @@ Nothing here reads data or knows about Dash; tests call these functions with pla
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from html import escape
 from typing import Any
@@ -121,6 +121,29 @@ def action_marks(curve: Curve, labels: Mapping[date, str]) -> list[tuple[str, st
     return marks
 
 
+def gap_starts(history: Sequence[Mapping[str, Any]]) -> list[date]:
+    """The first period of each run of missing figures with the same symbol: one label per run, so a year of
+    'x' reads as one gap rather than a row of letters."""
+    starts, previous = [], "ok"
+    for point in sorted(history, key=lambda p: p["period_start"]):
+        status = str(point.get("status") or "x")
+        if status != "ok" and status != previous:
+            starts.append(point["period_start"])
+        previous = status
+    return starts
+
+
+def recent(curve: Curve, months: int = 60) -> Curve:
+    """The curve with its history cut to the latest `months` (five years by default), as a printed card shows
+    it; reporting years are kept whole. Forecast, scenarios and actions are unchanged."""
+    if curve.period_type != "month" or not curve.history:
+        return curve
+    last = max(p["period_start"] for p in curve.history)
+    first = last.year * 12 + last.month - months
+    kept = [p for p in curve.history if p["period_start"].year * 12 + p["period_start"].month > first]
+    return replace(curve, history=kept)
+
+
 def measure_figure(curve: Curve) -> go.Figure:
     """The baseline chart: history (gaps marked with their symbol), forecast with its 95% interval, scenarios,
     target, comparators and action start lines."""
@@ -176,7 +199,7 @@ def measure_figure(curve: Curve) -> go.Figure:
         figure.add_trace(go.Scatter(x=[xs[0], xs[-1]] if xs else [], y=[curve.target, curve.target], mode="lines",
                                     name=f"Target {shown(curve.target)}",
                                     line={"color": TARGET_COLOUR, "width": 2, "dash": "longdash"}, hoverinfo="skip"))
-    gaps = [(labels[p], values[p].get("status")) for p in periods if p in values and values[p].get("status") != "ok"]
+    gaps = [(labels[p], values[p].get("status")) for p in gap_starts(curve.history)]
     for label, status in gaps:
         figure.add_annotation(x=label, y=0, xref="x", yref="paper", yanchor="bottom", showarrow=False,
                               text=f"<b>{status or 'x'}</b>", font={"color": TEXT, "size": 14},
@@ -233,7 +256,7 @@ def curve_rows(curve: Curve) -> list[dict[str, str]]:
     return rows
 
 
-def curve_svg(curve: Curve, *, width: int = 640, height: int = 260) -> str:
+def curve_svg(curve: Curve, *, width: int = 440, height: int = 210) -> str:
     """The curve as a self-contained SVG for a printed report card: history (broken at gaps, with the symbol),
     the forecast and its interval, the target and action start lines. Text in it is escaped."""
     meta = curve.meta
@@ -285,6 +308,7 @@ def curve_svg(curve: Curve, *, width: int = 640, height: int = 260) -> str:
     if curve.target is not None:
         parts.append(f'<line x1="{left}" y1="{y(curve.target):.1f}" x2="{width - right}" y2="{y(curve.target):.1f}" '
                      f'stroke="{TARGET_COLOUR}" stroke-width="2" stroke-dasharray="10 4"/>')
+    starts = set(gap_starts(curve.history))
     run: list[str] = []
     for period in [*periods, None]:
         point = values.get(period) if period is not None else None
@@ -296,7 +320,7 @@ def curve_svg(curve: Curve, *, width: int = 640, height: int = 260) -> str:
         if len(run) > 1:
             parts.append(f'<polyline fill="none" stroke="{LINK_BLUE}" stroke-width="2.5" points="{" ".join(run)}"/>')
         run = []
-        if point is not None:  # a suppressed or missing figure: its symbol at the foot, never a value
+        if point is not None and period in starts:  # a run of missing figures: its symbol once, at the foot
             parts.append(f'<text x="{position[period]:.1f}" y="{top + plot_h - 4}" text-anchor="middle" '
                          f'font-weight="bold">{escape(str(point.get("status") or "x"))}</text>')
     labels = {p: period_label(p, curve.period_type) for p in periods}

@@ -15,7 +15,7 @@ from typing import Any
 
 from dashboards.figures import format_value, polarity_text, status_explanation
 from dashboards.layout import OGL_LINE
-from dashboards.measure_figures import Curve, curve_key, curve_svg
+from dashboards.measure_figures import Curve, curve_key, curve_svg, recent
 from oba_pipeline.catalogue.catalogue import QUADRANTS
 
 STYLE = """
@@ -27,9 +27,10 @@ h2 { font-size: 14pt; margin: 12pt 0 4pt; }
 h3 { font-size: 12pt; margin: 8pt 0 2pt; }
 p { margin: 2pt 0 6pt; }
 .meta { color: #484949; font-size: 10pt; }
+.measures { display: grid; grid-template-columns: 1fr 1fr; gap: 0 14pt; }
 .measure { break-inside: avoid; border-top: 1pt solid #b1b4b6; padding-top: 4pt; margin-top: 6pt; }
-.figures { display: flex; flex-wrap: wrap; gap: 4pt 18pt; font-size: 10pt; }
-.figures strong { font-size: 12pt; }
+.figures { display: flex; flex-wrap: wrap; gap: 2pt 12pt; font-size: 9.5pt; }
+.figures strong { font-size: 11pt; }
 table { border-collapse: collapse; width: 100%; font-size: 10pt; margin: 4pt 0 8pt; }
 th, td { text-align: left; vertical-align: top; border-bottom: 1pt solid #b1b4b6; padding: 3pt 6pt 3pt 0; }
 caption { text-align: left; font-weight: bold; padding-bottom: 3pt; }
@@ -88,7 +89,7 @@ def _text(label: str, value: str) -> str:
 def report_card_html(group: str, kind: str, area_name: str, cards: Sequence[MeasureCard], published: str) -> str:
     """A one-page report card for a result (population indicators) or a service (performance measures)."""
     what = "Result" if kind == "result" else "Service"
-    sections = ["<h2>Headline measures and their baselines</h2>"]
+    sections = ["<h2>Headline measures and their baselines</h2>", '<div class="measures">']
     if not cards:
         sections.append("<p>No measures of this result or service are published for this area.</p>")
     for card in cards:
@@ -104,7 +105,8 @@ def report_card_html(group: str, kind: str, area_name: str, cards: Sequence[Meas
             f"<span>{escape(polarity_text(str(meta.get('polarity'))).capitalize())}</span>"
             f"<span>Turn the curve: <strong>{escape(card.verdict_text)}</strong></span>"
             f"<span>Baseline: {escape(baseline)}</span></div>"
-            f'{curve_svg(card.curve)}<p class="meta">{escape(curve_key(card.curve))}</p></section>')
+            f'{curve_svg(recent(card.curve))}<p class="meta">{escape(curve_key(card.curve))}</p></section>')
+    sections.append("</div>")
     with_sessions = [c for c in cards if c.session is not None]
     story = "".join(
         f"<h3>{escape(str(c.curve.meta['name']))} (session of {c.session.held_on:%-d %B %Y})</h3>"

@@ -84,7 +84,7 @@ def story_rows() -> pl.DataFrame:
                     "before_value": None if contribution is None else 20.0,
                     "after_value": None if contribution is None else 20.0 + contribution,
                     "contribution": contribution, "mix_effect": None, "rate_effect": None,
-                    "share_of_change": None if contribution is None else round(contribution / 2.1 * 100, 1),
+                    "share_of_change": None if contribution is None else contribution / 2.1,
                     "total_change": 2.1, "rank": rank, "status": "c" if contribution is None else "ok"})
     return pl.DataFrame(rows, schema={
         "indicator_id": pl.String, "area_code": pl.String, "dimension": pl.String, "group_value": pl.String,

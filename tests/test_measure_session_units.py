@@ -20,7 +20,16 @@ from test_dashboard_units import text_of
 from dashboards import data
 from dashboards.app import create_app
 from dashboards.auth import Viewer
-from dashboards.measure_figures import Curve, Forecast, choose_forecast, curve_rows, curve_svg, measure_figure
+from dashboards.measure_figures import (
+    Curve,
+    Forecast,
+    choose_forecast,
+    curve_rows,
+    curve_svg,
+    gap_starts,
+    measure_figure,
+    recent,
+)
 from dashboards.report_cards import quarter_of
 from oba_pipeline.config import Home
 from oba_pipeline.turn_the_curve import sessions
@@ -324,3 +333,15 @@ def test_progress_report_lists_turned_curves_services_and_completed_actions(page
 def test_quarters() -> None:
     assert quarter_of(date(2025, 11, 3)) == (date(2025, 10, 1), date(2025, 12, 31), "October to December 2025")
     assert quarter_of(date(2025, 1, 1))[1] == date(2025, 3, 31)
+
+
+def test_a_run_of_missing_figures_is_labelled_once_and_cards_show_five_years() -> None:
+    months = [date(2016 + i // 12, i % 12 + 1, 1) for i in range(120)]
+    points = history(*[(m, None, "x") if i < 12 else (m, 10.0 + i % 3, "ok") for i, m in enumerate(months)])
+    points[50]["status"], points[50]["value"] = "c", None
+    assert gap_starts(points) == [months[0], months[50]]
+    curve = Curve(META, "month", points)
+    assert [a.text for a in measure_figure(curve).layout.annotations] == ["<b>x</b>", "<b>c</b>"]
+    short = recent(curve)
+    assert len(short.history) == 60 and short.history[0]["period_start"] == date(2021, 1, 1)
+    assert curve_svg(short).count(">c</text>") == 0  # the suppressed month is older than five years

@@ -292,7 +292,7 @@ def story_section(story: pl.DataFrame, meta: dict[str, Any]) -> html.Section:
                 html.Td(format_value(r["after_value"], unit, decimals)),
                 html.Td(f"{r['contribution']:+,.{decimals}f}" if r["contribution"] is not None else "",
                         className="oba-num"),
-                html.Td(f"{r['share_of_change']:,.0f}%" if r["share_of_change"] is not None else "")]),
+                html.Td(f"{r['share_of_change'] * 100:,.0f}%" if r["share_of_change"] is not None else "")]),
         ]) for r in rows.iter_rows(named=True)])
         parts.append(html.Table([html.Caption(f"Story behind the curve by {label.lower()}"), head, body],
                                 className="oba-table"))
