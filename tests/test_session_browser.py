@@ -91,6 +91,7 @@ def test_report_card_downloads_as_a_page_with_the_measure_chart(browser: Any, se
                                                                 tmp_path: Path) -> None:
     with open_page(browser, server_url, "/report-card") as tab:
         expect(tab.get_by_role("heading", name="Report cards and progress reports")).to_be_visible(timeout=30_000)
+        assert serious_violations(tab) == []
         with tab.expect_download() as download_info:
             tab.get_by_role("button", name="Download the report card (HTML)").click()
         download = download_info.value
