@@ -562,3 +562,185 @@ def benchmark_sources(home: Home) -> pl.DataFrame:
 def benchmark_findings(home: Home, measure_id: str, most: int = 50) -> pl.DataFrame:
     """Data-quality findings about one measure and about the files, most serious first."""
     return _frame(home, _SQL_BENCHMARK_FINDINGS, {"measure_id": measure_id, "most": most}, BENCHMARK_FINDING_SCHEMA)
+
+
+# --- measure page and sessions ---------------------------------------------------------------------------
+# The measure page, the turn-the-curve session page and the report cards read the published turn-the-curve
+# tables here. The partnership's own records (sessions, cycles) are read from the application database
+# through the appdb layer, with the same area rule as the figures; writes go through
+# oba_pipeline.turn_the_curve.sessions and records, never through this module.
+
+BASELINE_ROW_SCHEMA: dict[str, Any] = {
+    "series": pl.String, "vintage_id": pl.Int64, "cycle_name": pl.String, "scenario": pl.String,
+    "period_start": pl.Date, "period_label": pl.String, "history_value": pl.Float64, "history_status": pl.String,
+    "forecast_value": pl.Float64, "lower": pl.Float64, "upper": pl.Float64, "method": pl.String,
+    "fitted_from": pl.Date, "fitted_to": pl.Date, "note": pl.String,
+}
+VERDICT_SCHEMA: dict[str, Any] = {
+    "indicator_id": pl.String, "area_code": pl.String, "period_type": pl.String, "baseline": pl.String,
+    "vintage_id": pl.Int64, "cycle_id": pl.Int64, "cycle_name": pl.String, "cycle_started_on": pl.Date,
+    "overall": pl.String, "overall_label": pl.String, "reason": pl.String, "window_from": pl.Date,
+    "window_to": pl.Date, "periods_judged": pl.Int64, "beyond_interval_evidence": pl.String,
+    "sustained_evidence": pl.String, "slope_turned_evidence": pl.String, "slowing_evidence": pl.String,
+}
+STORY_SCHEMA: dict[str, Any] = {
+    "dimension": pl.String, "group_value": pl.String, "before_from": pl.Date, "after_to": pl.Date,
+    "before_value": pl.Float64, "after_value": pl.Float64, "contribution": pl.Float64,
+    "share_of_change": pl.Float64, "total_change": pl.Float64, "rank": pl.Int64, "status": pl.String,
+}
+VALUES_SCHEMA: dict[str, Any] = {
+    "indicator_id": pl.String, "area_code": pl.String, "area_name": pl.String, "area_type": pl.String,
+    "period_type": pl.String, "period_start": pl.Date, "period_end": pl.Date, "period_label": pl.String,
+    "value": pl.Float64, "numerator": pl.Float64, "denominator": pl.Float64, "status": pl.String,
+}
+
+_SQL_MEASURE_BASELINES = """
+select series, vintage_id, cycle_name, scenario, period_start, period_label, history_value, history_status,
+       forecast_value, lower, upper, method, fitted_from, fitted_to, note
+from baselines
+where indicator_id = $indicator_id and area_code = $area_code and period_type = $period_type
+order by series, vintage_id, scenario, period_start
+"""
+_SQL_MEASURE_VERDICTS = """
+select indicator_id, area_code, period_type, baseline, vintage_id, cycle_id, cycle_name, cycle_started_on,
+       overall, overall_label, reason, window_from, window_to, cast(periods_judged as bigint) as periods_judged,
+       beyond_interval_evidence, sustained_evidence, slope_turned_evidence, slowing_evidence
+from turn_the_curve
+where area_code = $area_code and period_type = $period_type
+order by indicator_id, cycle_id nulls first
+"""
+_SQL_STORY = """
+select dimension, group_value, before_from, after_to, before_value, after_value, contribution, share_of_change,
+       total_change, cast(rank as bigint) as rank, status
+from story_behind_the_curve
+where indicator_id = $indicator_id and area_code = $area_code
+order by dimension, rank
+"""
+_SQL_VALUES = """
+select indicator_id, area_code, area_name, area_type, period_type, period_start, period_end, period_label,
+       value, numerator, denominator, status
+from indicator_values
+where indicator_id = $indicator_id and area_code = $area_code
+order by period_type, period_start
+"""
+_SQL_LINKED_MEASURE = """
+select measure_id, name, definition, polarity, unit, unit_label, cast(decimals as bigint) as decimals,
+       local_indicator_id, cast(display_order as bigint) as display_order
+from benchmark_measures
+where local_indicator_id = $indicator_id
+order by display_order
+limit 1
+"""
+_ENGINES_KEY = "OBA_SESSION_ENGINES"
+_ENGINES_LOCK = threading.Lock()
+
+
+def measure_baselines(home: Home, indicator_id: str, area_code: str, period_type: str) -> pl.DataFrame:
+    """Every published baseline row of one measure in one area: history, forecast, vintages, scenarios."""
+    params = {"indicator_id": indicator_id, "area_code": area_code, "period_type": period_type}
+    return _frame(home, _SQL_MEASURE_BASELINES, params, BASELINE_ROW_SCHEMA)
+
+
+def area_verdicts(home: Home, area_code: str, period_type: str) -> pl.DataFrame:
+    """The published turn-the-curve verdicts of every measure in one area, provisional first, then by cycle."""
+    return _frame(home, _SQL_MEASURE_VERDICTS, {"area_code": area_code, "period_type": period_type}, VERDICT_SCHEMA)
+
+
+def story_behind_the_curve(home: Home, indicator_id: str, area_code: str) -> pl.DataFrame:
+    """Which groups moved a measure over the latest year, per breakdown, largest contribution first."""
+    return _frame(home, _SQL_STORY, {"indicator_id": indicator_id, "area_code": area_code}, STORY_SCHEMA)
+
+
+def measure_values(home: Home, indicator_id: str, area_code: str) -> pl.DataFrame:
+    """One measure's published values in one area, every period type (what a cycle's baseline is fitted on)."""
+    return _frame(home, _SQL_VALUES, {"indicator_id": indicator_id, "area_code": area_code}, VALUES_SCHEMA)
+
+
+def comparators(home: Home, indicator_id: str, area_code: str) -> tuple[dict[str, Any] | None, pl.DataFrame]:
+    """The published national measure linked to a local indicator, and the home authority's benchmark rows
+    (England, region, neighbours), when `area_code` is the local authority benchmarked as home."""
+    settings = benchmark_home(home) or {}
+    if not settings.get("authority_code") or settings.get("local_area_code") != area_code:
+        return None, pl.DataFrame(schema=BENCHMARK_SCHEMA)
+    linked = _frame(home, _SQL_LINKED_MEASURE, {"indicator_id": indicator_id}, BENCHMARK_MEASURE_SCHEMA)
+    if linked.is_empty():
+        return None, pl.DataFrame(schema=BENCHMARK_SCHEMA)
+    meta = linked.row(0, named=True)
+    return meta, benchmark_series(home, str(meta["measure_id"]), str(settings["authority_code"]))
+
+
+def app_engine(home: Home) -> Any:
+    """The application database engine of the running dashboard (made once per home when sign-in is off)."""
+    import flask
+
+    from oba_pipeline.appdb import create_schema, make_engine
+
+    if flask.has_app_context():
+        config = flask.current_app.config
+        if "OBA_APP_ENGINE" in config:  # dashboards.auth.ENGINE_KEY: the engine sign-in already uses
+            return config["OBA_APP_ENGINE"]
+        with _ENGINES_LOCK:
+            engines = config.setdefault(_ENGINES_KEY, {})
+            if home.root not in engines:
+                engines[home.root] = make_engine(home=home)
+                create_schema(engines[home.root])
+            return engines[home.root]
+    engine = make_engine(home=home)
+    create_schema(engine)
+    return engine
+
+
+def may_read_sessions(area_code: str | None) -> bool:
+    """Sessions are the partnership's working notes: signed-in staff of the area, never the public."""
+    viewer = _viewer()
+    if viewer is None:
+        return True
+    return viewer.role not in ("none", "public") and viewer.may_see(area_code)
+
+
+def ttc_sessions(home: Home, indicator_id: str, area_code: str, period_type: str | None = None) -> list[Any]:
+    """The sessions held on one measure in one area, latest first (nothing for an area the reader may not see)."""
+    from oba_pipeline.turn_the_curve import sessions
+
+    if not may_read_sessions(area_code):
+        return []
+    return sessions.list_sessions(app_engine(home), indicator_id, area_code, period_type)
+
+
+def ttc_session(home: Home, session_id: int) -> Any:
+    """One session with its partners, what works and actions, or None (also for another area's session)."""
+    from oba_pipeline.turn_the_curve import sessions
+
+    found = sessions.get_session(app_engine(home), session_id)
+    return found if found is not None and may_read_sessions(found.area_code) else None
+
+
+def area_sessions(home: Home, area_code: str) -> list[Any]:
+    """Every session in one area, latest first (report cards and the progress report)."""
+    from oba_pipeline.turn_the_curve import sessions
+
+    if not may_read_sessions(area_code):
+        return []
+    return sessions.sessions_in_areas(app_engine(home), [area_code])
+
+
+def cycle_forecast(home: Home, cycle_id: int) -> dict[str, Any] | None:
+    """A cycle's frozen baseline straight from the application database (before a refresh publishes it):
+    name, start, method and points (period_start, forecast_value, lower, upper)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from oba_pipeline.appdb import session_scope
+    from oba_pipeline.appdb.turn_the_curve import BaselineVintage, TtcCycle
+
+    with session_scope(app_engine(home)) as db:
+        cycle = db.scalars(select(TtcCycle).options(selectinload(TtcCycle.vintage)
+                                                    .selectinload(BaselineVintage.points))
+                           .where(TtcCycle.id == cycle_id)).one_or_none()
+        if cycle is None or not may_read_sessions(cycle.area_code):
+            return None
+        return {"cycle_id": cycle.id, "name": cycle.name, "started_on": cycle.started_on,
+                "vintage_id": cycle.vintage_id, "method": cycle.vintage.method,
+                "fitted_from": cycle.vintage.fitted_from, "fitted_to": cycle.vintage.fitted_to,
+                "points": [{"period_start": p.period_start, "forecast_value": p.forecast, "lower": p.lower,
+                            "upper": p.upper} for p in cycle.vintage.points]}

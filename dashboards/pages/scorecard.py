@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import dash
 import polars as pl
@@ -154,6 +155,7 @@ def scorecard_body(home: Home, area_code: str | None, period_type: str | None) -
         return [html.P("There are no figures to show for that area.", id="scorecard-status")]
     rows = with_turn_the_curve(data.scorecard_rows(home, area_code, period_type),
                                data.ttc_scorecard(home, area_code, period_type))
+    rows = rows.with_columns(pl.lit(area_code).alias("area_code"))  # for each row's link to its measure page
     area_name = str(area_frame.get_column("area_name")[0])
     audit("view", area_code, page="scorecard", period_type=period_type)
     return scorecard_sections(rows, area_name, period_type)
@@ -215,9 +217,9 @@ def measure_row(row: dict[str, Any], period_type: str) -> html.Tr:
     if row["quadrant"]:
         kind += [html.Br(), html.Span(QUADRANTS.get(row["quadrant"], row["quadrant"]), className="oba-small")]
     return html.Tr([
-        html.Th(html.Button(row["name"], id={"type": "scorecard-open", "index": row["indicator_id"]},
-                            n_clicks=0, className="oba-link-button", type="button"),
-                scope="row"),
+        html.Th([html.Button(row["name"], id={"type": "scorecard-open", "index": row["indicator_id"]},
+                             n_clicks=0, className="oba-link-button", type="button"),
+                 *measure_link(row, period_type)], scope="row"),
         html.Td(kind),
         html.Td(figure_cell(row["latest_value"], row["latest_status"], row["latest_label"], unit, decimals,
                             empty=f"No {data.PERIOD_TYPE_PHRASES.get(period_type, period_type)} figures"),
@@ -229,6 +231,16 @@ def measure_row(row: dict[str, Any], period_type: str) -> html.Tr:
         html.Td(row["unit_label"] or unit),
         *ttc_cells(row, unit, decimals),
     ])
+
+
+def measure_link(row: dict[str, Any], period_type: str) -> list[Any]:
+    """A link to the measure's own page (curve, forecast, story), when the row knows its area."""
+    if not row.get("area_code"):
+        return []
+    href = "/measure?" + urlencode({"indicator": row["indicator_id"], "area": row["area_code"],
+                                    "period": period_type})
+    return [html.Br(), html.A("Curve and story", href=href, className="oba-small",
+                              **aria(label=f"Curve and story: {row['name']}"))]
 
 
 def with_turn_the_curve(rows: pl.DataFrame, ttc: pl.DataFrame) -> pl.DataFrame:

@@ -19,6 +19,7 @@ MODEL_MODULES: list[str] = [
     "oba_pipeline.appdb.audit",
     "oba_pipeline.appdb.accounts",
     "oba_pipeline.appdb.turn_the_curve",
+    "oba_pipeline.appdb.ttc_sessions",
 ]
 
 
