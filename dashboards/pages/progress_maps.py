@@ -15,7 +15,7 @@ import dash
 import polars as pl
 from dash import Input, Output, callback, dcc, html
 
-from dashboards import data
+from dashboards import data, downloads
 from dashboards.app import current_home
 from dashboards.figures import format_value, polarity_text
 from dashboards.layout import aria
@@ -70,16 +70,17 @@ def page_content(home: Home) -> html.Div:
             control("Compare with (scatter)", "progress-x-measure", measure_options, x_measure),
         ], className="oba-controls"),
         html.Div(id="progress-summary", className="oba-panel", role="status", **aria(live="polite")),
-        html.Section([dcc.Graph(id="progress-trend", config={"displaylogo": False})],
+        html.Section([dcc.Graph(id="progress-trend", config=downloads.graph_config("progress-maps-trend"))],
                      **aria(label="Trend against comparators")),
-        html.Section([dcc.Graph(id="progress-ranked", config={"displaylogo": False}),
+        html.Section([dcc.Graph(id="progress-ranked", config=downloads.graph_config("progress-maps-neighbours-ranked")),
                       html.Details([html.Summary("The neighbours' figures as a table"),
                                     html.Div(id="progress-ranked-table")], className="oba-details")],
                      **aria(label="Statistical neighbours ranked")),
-        html.Section([dcc.Graph(id="progress-scatter", config={"displaylogo": False}),
+        html.Section([dcc.Graph(id="progress-scatter", config=downloads.graph_config("progress-maps-two-measures")),
                       html.P(id="progress-scatter-note")], **aria(label="Two measures across authorities")),
-        html.Section([dcc.Graph(id="progress-tiles", config={"displaylogo": False})],
+        html.Section([dcc.Graph(id="progress-tiles", config=downloads.graph_config("progress-maps-quartile-tiles"))],
                      **aria(label="Quartile bands across England")),
+        html.Div(id="progress-downloads"),
         html.Details([html.Summary("Published files and data-quality findings"),
                       sources_table(data.benchmark_sources(home)),
                       html.Div(id="progress-findings")], className="oba-details"),
@@ -246,3 +247,32 @@ def build_views(home: Home, measure_id: str, area_code: str, x_measure_id: str) 
         note,
         tile_grid_figure(everyone.to_dicts(), meta, area_code, str(row["period_label"])),
     )
+
+
+@callback(Output("progress-downloads", "children"),
+          Input("progress-measure", "value"), Input("progress-authority", "value"))
+def _downloads(measure_id: str, area_code: str) -> list[Any]:
+    return download_section(current_home(), measure_id, area_code)
+
+
+def download_section(home: Home, measure_id: str | None, area_code: str | None) -> list[Any]:
+    """Downloads of the figures behind the charts: the authority's years, its neighbours, every authority."""
+    if not measure_id or not area_code:
+        return []
+    series = data.benchmark_series(home, measure_id, area_code)
+    shown = series.filter(pl.col("status") == "ok")
+    latest = (shown if shown.height else series).tail(1)
+    parts: list[Any] = [html.H2("Download the figures", className="oba-heading-s"),
+                        html.P("The authority's figures every year, with England, region and neighbours:"),
+                        downloads.download_buttons("benchmark_series", "the authority's figures every year",
+                                                   measure_id=measure_id, area_code=area_code)]
+    if latest.height:
+        year = int(latest.get_column("year")[0])
+        label = str(latest.get_column("period_label")[0])
+        parts += [html.P(f"The authority and its statistical neighbours, {label}:"),
+                  downloads.download_buttons("benchmark_neighbours", f"the authority and its neighbours, {label}",
+                                             measure_id=measure_id, area_code=area_code, year=year),
+                  html.P(f"Every authority, {label} (the scatter and the tiles):"),
+                  downloads.download_buttons("benchmark_year", f"every authority, {label}", measure_id=measure_id,
+                                             year=year)]
+    return [html.Div(parts, className="oba-panel")]
