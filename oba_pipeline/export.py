@@ -107,7 +107,20 @@ def check_frame_disclosure(frame: pl.DataFrame, audience: str = "standard", name
     catalogue = load_catalogue()
     if profile.indicators is not None:
         frame = frame.filter(pl.col("indicator_id").is_in(public_indicator_ids(profile, catalogue)))
-    breaches = small_published_counts(frame, catalogue, threshold=profile.threshold)
+    # The figures under their published names, and a scorecard's latest and prior figures as values too;
+    # a column of words that shares a name (the catalogue's numerator description) is not a figure.
+    figures = [column for column in ("value", "numerator", "denominator")
+               if column in frame.columns and frame.schema[column].is_numeric()]
+
+    def label(column: str) -> pl.Expr:
+        return (pl.col(column) if column in frame.columns else pl.lit(None, pl.String)).alias("period_label")
+
+    views = [frame.select("indicator_id", *figures, label("period_label"))]
+    views += [frame.select("indicator_id", pl.col(column).alias("value"), label(period))
+              for column, period in (("latest_value", "latest_label"), ("prior_value", "prior_label"))
+              if column in frame.columns and frame.schema[column].is_numeric()]
+    breaches = pl.concat([small_published_counts(view, catalogue, threshold=profile.threshold) for view in views],
+                         how="diagonal_relaxed")
     if breaches.height:
         first = breaches.row(0, named=True)
         raise DisclosureBreachError(
