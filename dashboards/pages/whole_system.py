@@ -67,8 +67,8 @@ def page_content(home: Home) -> html.Div:
                "how a change in one tends to be followed by a change in another.", className="oba-lede"),
         html.Div([
             control("Area", "whole-system-area", area_options, area_code),
-            control("A change in", "whole-system-leading", options, leading),
-            control("followed by a change in", "whole-system-following", options, following),
+            control("Change in", "whole-system-leading", options, leading),
+            control("Followed by", "whole-system-following", options, following),
         ], className="oba-controls"),
         html.Div(page_body(home, area_code, leading, following), id="whole-system-body"),
         method_note(),
