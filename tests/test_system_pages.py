@@ -351,3 +351,27 @@ def test_frame_bytes_writes_lists_as_text() -> None:
     assert frame_bytes(frame, "csv") == b"\xef\xbb\xbfname,recent\na,1.0; ; 2.5\n"
     with pytest.raises(ValueError, match="csv or xlsx"):
         frame_bytes(frame, "pdf")
+
+
+def test_progress_maps_charts_have_tables_and_downloads(home: Home, app: Any) -> None:
+    progress = importlib.import_module("dashboards.pages.progress_maps")
+    section = progress.download_section(home, "referral_rate_published", "206")
+    assert {table.id for table in find_all(section, "Table")} == {"progress-trend-table", "progress-authorities-table"}
+    buttons = [button.id for button in find_all(section, "Button")]
+    tables = ("benchmark_series", "benchmark_neighbours", "benchmark_year")
+    assert {(b["table"], b["format"]) for b in buttons} == {(name, fmt) for name in tables for fmt in ("csv", "xlsx")}
+    assert "Islington (home)" in text_of(section)
+
+
+def test_existing_pages_offer_downloads(home: Home, app: Any) -> None:
+    scorecard = importlib.import_module("dashboards.pages.scorecard")
+    families = importlib.import_module("dashboards.pages.what_families_say")
+    body = scorecard.scorecard_body(home, AUTHORITY[0], "month")
+    assert {b.id["table"] for b in find_all(body, "Button") if isinstance(b.id, dict) and "table" in b.id} == {
+        "scorecard"}
+    detail = scorecard.detail_panel(home, "referrals_received", AUTHORITY[0], "month")
+    assert "history" in {b.id["table"] for b in find_all(detail, "Button") if isinstance(b.id, dict)}
+    assert find_all(detail, "Graph")[0].config["modeBarButtons"] == [["toImage"]]
+    page = families.page_body(home, AUTHORITY[0], "2024-04-01")
+    assert {b.id["table"] for b in find_all(page, "Button") if isinstance(b.id, dict)} == {
+        "family_divergent", "family_vs_service", "family_rater_gaps"}

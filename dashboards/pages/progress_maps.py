@@ -256,10 +256,17 @@ def _downloads(measure_id: str, area_code: str) -> list[Any]:
 
 
 def download_section(home: Home, measure_id: str | None, area_code: str | None) -> list[Any]:
-    """Downloads of the figures behind the charts: the authority's years, its neighbours, every authority."""
+    """The figures behind the charts as tables (their text alternative) and as downloads: the authority's
+    years against its comparators, its neighbours, and every authority."""
     if not measure_id or not area_code:
         return []
+    meta = next((row for row in data.benchmark_measures(home).iter_rows(named=True)
+                 if row["measure_id"] == measure_id), None)
     series = data.benchmark_series(home, measure_id, area_code)
+    tables: list[Any] = []
+    if meta is not None and series.height:
+        tables.append(html.Details([html.Summary("The trend chart's figures as a table"),
+                                    trend_table(series.to_dicts(), meta)], className="oba-details"))
     shown = series.filter(pl.col("status") == "ok")
     latest = (shown if shown.height else series).tail(1)
     parts: list[Any] = [html.H2("Download the figures", className="oba-heading-s"),
@@ -275,4 +282,44 @@ def download_section(home: Home, measure_id: str | None, area_code: str | None) 
                   html.P(f"Every authority, {label} (the scatter and the tiles):"),
                   downloads.download_buttons("benchmark_year", f"every authority, {label}", measure_id=measure_id,
                                              year=year)]
-    return [html.Div(parts, className="oba-panel")]
+        if meta is not None:
+            tables.append(html.Details([html.Summary(f"Every authority's figure in {label} (the scatter and the "
+                                                     "tiles) as a table"),
+                                        authorities_table(data.benchmark_year(home, measure_id, year).to_dicts(),
+                                                          meta, area_code, label)], className="oba-details"))
+    return [*tables, html.Div(parts, className="oba-panel")]
+
+
+def trend_table(rows: list[dict[str, Any]], meta: dict[str, Any]) -> html.Table:
+    """The trend chart's lines, year by year."""
+    unit, decimals = str(meta["unit"]), int(meta["decimals"])
+
+    def shown(value: Any) -> str:
+        return format_value(value, unit, decimals) if value is not None else "no figure"
+
+    head = html.Thead(html.Tr([html.Th(t, scope="col") for t in (
+        "Year", "Authority", "England", "Region", "Neighbours' median", "Neighbours' mean")]))
+    body = html.Tbody([html.Tr([
+        html.Th(r["period_label"], scope="row"),
+        html.Td(shown(r["value"]) if r["status"] == "ok" else f"{r['status']} (no figure)", className="oba-num"),
+        html.Td(shown(r["england_value"]), className="oba-num"), html.Td(shown(r["region_value"]), className="oba-num"),
+        html.Td(shown(r["neighbours_median"]), className="oba-num"),
+        html.Td(shown(r["neighbours_mean"]), className="oba-num"),
+    ]) for r in rows])
+    return html.Table([html.Caption(f"{meta['name']} ({meta['unit_label']}), by year"), head, body],
+                      className="oba-table", id="progress-trend-table")
+
+
+def authorities_table(rows: list[dict[str, Any]], meta: dict[str, Any], home_code: str, label: str) -> html.Table:
+    unit, decimals = str(meta["unit"]), int(meta["decimals"])
+    head = html.Thead(html.Tr([html.Th(t, scope="col") for t in ("Authority", "Region", "Figure", "Rank",
+                                                                 "Quartile (1 best)")]))
+    body = html.Tbody([html.Tr([
+        html.Th(f"{r['area_name']}{' (home)' if r['area_code'] == home_code else ''}", scope="row"),
+        html.Td(r["region_name"] or ""),
+        html.Td(format_value(r["value"], unit, decimals) if r["status"] == "ok" else r["status"], className="oba-num"),
+        html.Td(str(r["rank"]) if r["rank"] is not None else "not ranked", className="oba-num"),
+        html.Td(str(r["quartile"]) if r["quartile"] is not None else "", className="oba-num"),
+    ]) for r in sorted(rows, key=lambda r: (r["rank"] is None, r["rank"] or 0, r["area_name"]))])
+    return html.Table([html.Caption(f"{meta['name']}: every authority, {label}"), head, body], className="oba-table",
+                      id="progress-authorities-table")
