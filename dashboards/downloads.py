@@ -49,7 +49,7 @@ def table(name: str) -> Callable[[Builder], Builder]:
     return register
 
 
-def graph_config(filename: str) -> dict[str, Any]:
+def graph_config(filename: str) -> Any:
     """dcc.Graph config with one modebar button: download the chart as a PNG image (drawn in the browser)."""
     return {"displaylogo": False, "displayModeBar": True, "modeBarButtons": [["toImage"]],
             "toImageButtonOptions": {"format": "png", "filename": safe_name(filename), "scale": 2}}

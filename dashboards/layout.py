@@ -112,7 +112,7 @@ def freshness_bar() -> html.Div | None:
     now = datetime.now(UTC).replace(tzinfo=None)
     stale = [finding for row in data.sources(home).iter_rows(named=True)
              for finding in freshness_findings(row["source"], row["loaded_at"], row["last_date"], now)]
-    line = [html.Strong("Data: "), f"published {_when(info.get('published_at'))}, "
+    line: list[Any] = [html.Strong("Data: "), f"published {_when(info.get('published_at'))}, "
             f"extracts up to {_day(info.get('extract_date'))}."]
     children: list[Any] = [html.P(line, className="oba-freshness__line", id="oba-freshness-line")]
     if stale:

@@ -271,17 +271,17 @@ def download_section(home: Home, measure_id: str | None, area_code: str | None) 
     latest = (shown if shown.height else series).tail(1)
     parts: list[Any] = [html.H2("Download the figures", className="oba-heading-s"),
                         html.P("The authority's figures every year, with England, region and neighbours:"),
-                        downloads.download_buttons("benchmark_series", "the authority's figures every year",
+                        downloads.download_buttons("benchmark_series", "the trend's figures, every year",
                                                    measure_id=measure_id, area_code=area_code)]
     if latest.height:
         year = int(latest.get_column("year")[0])
         label = str(latest.get_column("period_label")[0])
         parts += [html.P(f"The authority and its statistical neighbours, {label}:"),
-                  downloads.download_buttons("benchmark_neighbours", f"the authority and its neighbours, {label}",
+                  downloads.download_buttons("benchmark_neighbours", f"the neighbours' figures, {label}",
                                              measure_id=measure_id, area_code=area_code, year=year),
                   html.P(f"Every authority, {label} (the scatter and the tiles):"),
-                  downloads.download_buttons("benchmark_year", f"every authority, {label}", measure_id=measure_id,
-                                             year=year)]
+                  downloads.download_buttons("benchmark_year", f"every council's figure, {label}",
+                                             measure_id=measure_id, year=year)]
         if meta is not None:
             tables.append(html.Details([html.Summary(f"Every authority's figure in {label} (the scatter and the "
                                                      "tiles) as a table"),

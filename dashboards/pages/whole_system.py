@@ -222,10 +222,10 @@ def series_table(series: Mapping[str, Sequence[Mapping[str, Any]]],
     for _month, row in sorted(by_month.items()):
         cells = []
         for indicator_id in ids:
-            point = row.get(indicator_id)
+            found = row.get(indicator_id)
             entry = meta[indicator_id]
-            cells.append(html.Td(_figure(point["value"], point["status"], str(entry["unit"]),
-                                         int(entry["decimals"] or 0)) if point else "", className="oba-num"))
+            cells.append(html.Td(_figure(found["value"], found["status"], str(entry["unit"]),
+                                         int(entry["decimals"] or 0)) if found else "", className="oba-num"))
         body.append(html.Tr([html.Th(row["label"], scope="row"), *cells]))
     return html.Table([html.Caption("Spend, demand and capacity by month", className="oba-caption"), head,
                        html.Tbody(body)], className="oba-table", id="whole-system-series-table")
