@@ -17,7 +17,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboards.figures import FONT, LINK_BLUE, MID_GREY, TEXT, axis_title, category_ticks, polarity_text
+from dashboards.figures import FONT, LINK_BLUE, MID_GREY, TEXT, axis_title, polarity_text
 
 MAX_LAG = 12
 # Fewer pairs of months than this and a correlation says too little to be named as the strongest.
@@ -141,25 +141,24 @@ def system_figure(series: Mapping[str, Sequence[Mapping[str, Any]]], meta: Mappi
     titles = [f"{group}: {meta[i]['name']}" for group, i in panels]
     figure = make_subplots(rows=max(len(panels), 1), cols=1, shared_xaxes=True, vertical_spacing=0.06,
                            subplot_titles=titles or ["No figures"])
-    labels: list[str] = []
     for row, (_group, indicator_id) in enumerate(panels, start=1):
         points = series[indicator_id]
         entry = meta[indicator_id]
-        xs = [str(p["period_label"]) for p in points]
+        # Dates, not labels, on the shared axis: measures whose history starts in different years still line
+        # up month for month.
+        xs = [p["period_start"] for p in points]
         ys = [p["value"] if p.get("status") == "ok" else None for p in points]
-        if len(xs) > len(labels):
-            labels = xs
         unit = str(entry["unit"])
         figure.add_trace(go.Scatter(
             x=xs, y=ys, mode="lines", connectgaps=False, name=str(entry["name"]),
             line={"color": SERIES_COLOURS.get(indicator_id, LINK_BLUE), "width": 2},
-            hovertemplate="%{x}: %{y:,.1f}<extra>" + str(entry["name"]) + "</extra>",
+            customdata=[str(p["period_label"]) for p in points],
+            hovertemplate="%{customdata}: %{y:,.1f}<extra>" + str(entry["name"]) + "</extra>",
         ), row=row, col=1)
         figure.update_yaxes(title={"text": axis_title(unit, entry.get("unit_label")), "font": {"size": 12}},
                             rangemode="tozero", gridcolor="#dcdcdc", row=row, col=1,
                             tickprefix="£" if unit == "gbp" else None, tickformat=",.3s" if unit == "gbp" else None)
-    figure.update_xaxes(type="category", showgrid=False, linecolor=MID_GREY, tickmode="array",
-                        tickvals=category_ticks(labels), tickangle=0)
+    figure.update_xaxes(type="date", showgrid=False, linecolor=MID_GREY, tickformat="%b %Y", tickangle=0)
     figure.update_layout(
         title={"text": f"The whole system, {area_name}", "x": 0, "xanchor": "left",
                "subtitle": {"text": "Monthly figures · spend in pounds, demand as counts and rates per 10,000 "

@@ -375,3 +375,12 @@ def test_existing_pages_offer_downloads(home: Home, app: Any) -> None:
     page = families.page_body(home, AUTHORITY[0], "2024-04-01")
     assert {b.id["table"] for b in find_all(page, "Button") if isinstance(b.id, dict)} == {
         "family_divergent", "family_vs_service", "family_rater_gaps"}
+
+
+def test_data_quality_judges_rows_set_aside_against_the_contract(home: Home, data_quality: ModuleType) -> None:
+    assert data_quality.contract_limits()["referrals"] == pytest.approx(0.05)
+    assert data_quality.contract_result(5000, 10, 0.05) == "within the 5% allowed"
+    assert "nothing is published" in data_quality.contract_result(100, 6, 0.05)
+    assert data_quality.contract_result(None, None, 0.05) == "no limit recorded"
+    words = text_of(data_quality.page_content(home, datetime(2025, 5, 2, 12, 0), show_reports=False))
+    assert "within the 5% allowed" in words

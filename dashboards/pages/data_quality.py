@@ -69,7 +69,7 @@ def page_content(home: Home, now: datetime, show_reports: bool) -> html.Div:
                "they broke a rule of the extract's data contract. Rows set aside are left out of every figure; fix "
                "them in the source system and the next refresh picks them up.", className="oba-lede"),
         freshness_section(sources, now),
-        rejected_section(sources, summary),
+        rejected_section(sources, summary, contract_limits()),
         reports_section(sources, reports, show_reports),
     ], className="oba-page")
 
@@ -110,14 +110,35 @@ def freshness_section(sources: pl.DataFrame, now: datetime) -> html.Section:
     ], className="oba-section", **aria(labelledby="data-quality-freshness-heading"))
 
 
-def rejected_section(sources: pl.DataFrame, summary: pl.DataFrame) -> html.Section:
+def contract_limits() -> dict[str, float | None]:
+    """Each source's `max_rejected_share` from its data contract (configuration, not data)."""
+    from oba_pipeline.contracts.contract import load_contracts
+
+    return {source: contract.max_rejected_share for source, contract in load_contracts().items()}
+
+
+def contract_result(rows_read: int | None, rows_rejected: int | None, limit: float | None) -> str:
+    """The blocking contract check's verdict on the share of rows set aside, in words."""
+    if limit is None or not rows_read or rows_rejected is None:
+        return "no limit recorded"
+    share = rows_rejected / rows_read
+    if share > limit:
+        return f"over the {limit:.0%} allowed: the source's blocking check fails and nothing is published"
+    return f"within the {limit:.0%} allowed"
+
+
+def rejected_section(sources: pl.DataFrame, summary: pl.DataFrame,
+                     limits: dict[str, float | None] | None = None) -> html.Section:
     heading = html.H2("Rows set aside, by rule", id="data-quality-rejected-heading")
     parts: list[Any] = [heading]
+    limits = limits or {}
     if sources.height:
         totals = html.Table([
-            html.Caption("Rows read, loaded and set aside per source", className="oba-caption"),
+            html.Caption("Rows read, loaded and set aside per source, against the contract's limit",
+                         className="oba-caption"),
             html.Thead(html.Tr([html.Th(t, scope="col") for t in ("Source", "Rows read", "Rows loaded",
-                                                                   "Rows set aside", "Share set aside")])),
+                                                                   "Rows set aside", "Share set aside",
+                                                                   "Contract check")])),
             html.Tbody([html.Tr([
                 html.Th(row["title"] or row["source"], scope="row"),
                 html.Td(_count(row["rows_read"]), className="oba-num"),
@@ -125,6 +146,7 @@ def rejected_section(sources: pl.DataFrame, summary: pl.DataFrame) -> html.Secti
                 html.Td(_count(row["rows_rejected"]), className="oba-num"),
                 html.Td(f"{100 * row['rows_rejected'] / row['rows_read']:.2f}%"
                         if row["rows_read"] and row["rows_rejected"] is not None else "", className="oba-num"),
+                html.Td(contract_result(row["rows_read"], row["rows_rejected"], limits.get(row["source"]))),
             ]) for row in sources.iter_rows(named=True)]),
         ], className="oba-table", id="data-quality-totals")
         parts.append(totals)
