@@ -18,6 +18,7 @@ from dash import Input, Output, callback, dcc, html
 
 from dashboards import data, downloads
 from dashboards.app import current_home
+from dashboards.auth import audit
 from dashboards.figures import format_value, polarity_text, status_explanation
 from dashboards.layout import aria
 from dashboards.system_figures import (
@@ -119,6 +120,7 @@ def page_body(home: Home, area_code: str | None, leading: str | None, following:
     if area_frame.is_empty():
         return [html.P("There are no figures to show for that area.", role="status", id="whole-system-status")]
     area_name = str(area_frame.get_column("area_name")[0])
+    audit("view", area_code, page="whole_system", leading=leading, following=following)
     meta = measures(data.catalogue(home))
     series = monthly_series(data.whole_system_values(home, area_code, "month"))
     years = data.whole_system_values(home, area_code, "reporting_year", SPEND)
