@@ -744,3 +744,67 @@ def cycle_forecast(home: Home, cycle_id: int) -> dict[str, Any] | None:
                 "fitted_from": cycle.vintage.fitted_from, "fitted_to": cycle.vintage.fitted_to,
                 "points": [{"period_start": p.period_start, "forecast_value": p.forecast, "lower": p.lower,
                             "upper": p.upper} for p in cycle.vintage.points]}
+
+
+# --- whole system and data quality ---
+
+# The whole system: spend on prevention and on late intervention, demand, and capacity, in the catalogue.
+WHOLE_SYSTEM_INDICATORS = ("prevention_spend", "late_intervention_spend", "referrals_received", "cin_rate",
+                           "cla_rate", "average_caseload_per_fte")
+WHOLE_SYSTEM_SCHEMA: dict[str, Any] = {"indicator_id": pl.String, "period_start": pl.Date, "period_label": pl.String,
+                                       "value": pl.Float64, "status": pl.String}
+SOURCE_DETAIL_SCHEMA: dict[str, Any] = {
+    "source": pl.String, "title": pl.String, "files": pl.String, "rows_read": pl.Int64, "rows_loaded": pl.Int64,
+    "rows_rejected": pl.Int64, "first_date": pl.Date, "last_date": pl.Date, "loaded_at": pl.Datetime,
+}
+VALIDATION_SUMMARY_SCHEMA: dict[str, Any] = {"source": pl.String, "rule": pl.String, "column": pl.String,
+                                             "rows_rejected": pl.Int64}
+VALIDATION_REPORTS_DIR = ("reports", "validation")
+
+_SQL_WHOLE_SYSTEM = """
+select indicator_id, period_start, period_label, value, status
+from indicator_values
+where area_code = $area_code and period_type = $period_type and list_contains($indicator_ids, indicator_id)
+order by indicator_id, period_start
+"""
+_SQL_SOURCE_DETAILS = """
+select source, title, files, cast(rows_read as bigint) as rows_read, cast(rows_loaded as bigint) as rows_loaded,
+       cast(rows_rejected as bigint) as rows_rejected, first_date, last_date, loaded_at
+from sources
+order by source
+"""
+_SQL_VALIDATION_SUMMARY = """
+select source, rule, "column", cast(rows_rejected as bigint) as rows_rejected
+from validation_summary
+order by source, rows_rejected desc, rule, "column"
+"""
+
+
+def whole_system_values(home: Home, area_code: str, period_type: str = "month",
+                        indicator_ids: Sequence[str] = WHOLE_SYSTEM_INDICATORS) -> pl.DataFrame:
+    """The published figures of the whole-system measures for one area, oldest first per measure."""
+    params = {"area_code": area_code, "period_type": period_type, "indicator_ids": list(indicator_ids)}
+    return _frame(home, _SQL_WHOLE_SYSTEM, params, WHOLE_SYSTEM_SCHEMA)
+
+
+def source_details(home: Home) -> pl.DataFrame:
+    """Per source: files, rows read, loaded and set aside, dates covered and when its newest file was written."""
+    return _frame(home, _SQL_SOURCE_DETAILS, {}, SOURCE_DETAIL_SCHEMA)
+
+
+def validation_summary(home: Home) -> pl.DataFrame:
+    """Rows set aside per source, rule and column (counts only; the public subset has none)."""
+    return _frame(home, _SQL_VALIDATION_SUMMARY, {}, VALIDATION_SUMMARY_SCHEMA)
+
+
+def validation_reports_folder(home: Home) -> Path:
+    """Where each refresh writes its HTML validation report per source."""
+    return home.root.joinpath(*VALIDATION_REPORTS_DIR)
+
+
+def validation_reports(home: Home) -> dict[str, float]:
+    """The validation reports on disk: source name -> time written (seconds since the epoch)."""
+    folder = validation_reports_folder(home)
+    if not folder.is_dir():
+        return {}
+    return {path.stem: path.stat().st_mtime for path in sorted(folder.glob("*.html")) if path.is_file()}

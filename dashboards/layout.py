@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
 from typing import Any
 
 import dash
@@ -79,10 +80,60 @@ def shell() -> html.Div:
         ], className="oba-width oba-header__inner"), className="oba-header"),
         account_bar(),
         html.Div(navigation(visible_pages()), className="oba-width"),
+        freshness_bar(),
         html.Main(dash.page_container, id="main-content", className="oba-width oba-main", tabIndex="-1"),
+        # One download target for every page's CSV and XLSX buttons (dashboards/downloads.py).
+        dcc.Download(id="oba-download"),
+        html.Div(html.P(id="oba-download-message", role="status", className="oba-download-message"),
+                 className="oba-width"),
         html.Footer(html.Div([
             html.P([OGL_LINE, " ", html.A("Read the licence", href=OGL_URL, className="oba-footer__link")]),
             html.P("Figures marked c are suppressed to protect confidentiality, z are not applicable, "
                    "and x are not available."),
         ], className="oba-width"), className="oba-footer"),
     ])
+
+
+def freshness_bar() -> html.Div | None:
+    """How fresh the figures are, on every page: when published, how recent the extracts, which are stale.
+
+    A source is stale by the same rule `oba status` and the nightly freshness checks apply
+    (oba_pipeline/orchestration/freshness.py).
+    """
+    from dashboards import data
+    from dashboards.app import current_home
+    from oba_pipeline.orchestration.freshness import freshness_findings
+
+    home = current_home()
+    info = data.snapshot_info(home)
+    if info is None:
+        return html.Div(html.P("No figures have been published yet.", className="oba-freshness__line"),
+                        className="oba-width oba-freshness", id="oba-freshness")
+    now = datetime.now(UTC).replace(tzinfo=None)
+    stale = [finding for row in data.sources(home).iter_rows(named=True)
+             for finding in freshness_findings(row["source"], row["loaded_at"], row["last_date"], now)]
+    line: list[Any] = [html.Strong("Data: "), f"published {_when(info.get('published_at'))}, "
+            f"extracts up to {_day(info.get('extract_date'))}."]
+    children: list[Any] = [html.P(line, className="oba-freshness__line", id="oba-freshness-line")]
+    if stale:
+        children.append(html.Details([
+            html.Summary(f"{len(stale)} warning{'s' if len(stale) != 1 else ''} about out-of-date sources"),
+            html.Ul([html.Li(finding) for finding in stale], className="oba-list oba-small"),
+        ], className="oba-details oba-freshness__stale", id="oba-freshness-stale"))
+    return html.Div(children, className="oba-width oba-freshness", id="oba-freshness")
+
+
+def _when(value: Any) -> str:
+    try:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value or "at a time not recorded")
+    return f"{moment:%-d %B %Y} at {moment:%H:%M}" + (" UTC" if moment.utcoffset() is not None else "")
+
+
+def _day(value: Any) -> str:
+    try:
+        day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return "a date not recorded"
+    return f"{day:%-d %B %Y}"

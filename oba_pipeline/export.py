@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import duckdb
@@ -9,7 +10,7 @@ import polars as pl
 
 from oba_pipeline.catalogue import load_catalogue
 from oba_pipeline.config import Home
-from oba_pipeline.disclosure import load_profiles, small_published_counts
+from oba_pipeline.disclosure import load_profiles, public_indicator_ids, small_published_counts
 from oba_pipeline.publish import PUBLIC_DB, SNAPSHOT_DB, current_snapshot
 
 FORMATS = ("csv", "parquet", "xlsx")
@@ -90,3 +91,56 @@ def export_published(home: Home, out_dir: Path, fmt: str, audience: str = "stand
             frame.write_parquet(path)
         written.append(path)
     return written
+
+
+def check_frame_disclosure(frame: pl.DataFrame, audience: str = "standard", name: str = "table") -> pl.DataFrame:
+    """One table on its way out of the dashboard: the audience's indicators only, and no small counts.
+
+    The figures come from the published snapshot (already through disclosure control, and the public
+    subset for the public); this is the export path's second look, as `check_disclosure` is for files.
+    """
+    if audience not in AUDIENCES:
+        raise ValueError(f"unknown audience {audience!r}; choose one of {', '.join(AUDIENCES)}")
+    profile = load_profiles()[audience]
+    if "indicator_id" not in frame.columns:
+        return frame
+    catalogue = load_catalogue()
+    if profile.indicators is not None:
+        frame = frame.filter(pl.col("indicator_id").is_in(public_indicator_ids(profile, catalogue)))
+    # The figures under their published names, and a scorecard's latest and prior figures as values too;
+    # a column of words that shares a name (the catalogue's numerator description) is not a figure.
+    figures = [column for column in ("value", "numerator", "denominator")
+               if column in frame.columns and frame.schema[column].is_numeric()]
+
+    def label(column: str) -> pl.Expr:
+        return (pl.col(column) if column in frame.columns else pl.lit(None, pl.String)).alias("period_label")
+
+    views = [frame.select("indicator_id", *figures, label("period_label"))]
+    views += [frame.select("indicator_id", pl.col(column).alias("value"), label(period))
+              for column, period in (("latest_value", "latest_label"), ("prior_value", "prior_label"))
+              if column in frame.columns and frame.schema[column].is_numeric()]
+    breaches = pl.concat([small_published_counts(view, catalogue, threshold=profile.threshold) for view in views],
+                         how="diagonal_relaxed")
+    if breaches.height:
+        first = breaches.row(0, named=True)
+        raise DisclosureBreachError(
+            f"Download stopped: {name} holds {breaches.height} row(s) with a count of children or families from 1 "
+            f"to {profile.threshold} (first: {first['indicator_id']}, {first.get('period_label') or ''}). The data "
+            "team should run `oba refresh` to republish through disclosure control.")
+    return frame
+
+
+def frame_bytes(frame: pl.DataFrame, fmt: str, sheet: str = "data") -> bytes:
+    """One table as the bytes of a CSV file (UTF-8 with a byte-order mark, so Excel reads it) or a workbook."""
+    if fmt not in ("csv", "xlsx"):
+        raise ValueError(f"unknown download format {fmt!r}; choose csv or xlsx")
+    # Lists (a scorecard row's recent figures) become text: neither format holds a list in a cell.
+    flat = frame.with_columns(pl.col(name).list.eval(pl.element().cast(pl.String).fill_null("")).list.join("; ")
+                              for name, dtype in frame.schema.items() if isinstance(dtype, pl.List))
+    buffer = io.BytesIO()
+    if fmt == "csv":
+        buffer.write(b"\xef\xbb\xbf")
+        flat.write_csv(buffer)
+    else:
+        flat.write_excel(buffer, worksheet=sheet[:31], autofit=True)
+    return buffer.getvalue()

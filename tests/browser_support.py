@@ -17,7 +17,10 @@ in as another account (`user="member-north"`) or not at all (`user=None`).
 
 from __future__ import annotations
 
+import functools
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,6 +28,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -160,8 +164,10 @@ def open_page(browser: Any, server_url: str, path: str = "/", user: str | None =
     foreign: list[str] = []
     tab.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
     tab.on("pageerror", lambda error: problems.append(str(error)))
+    # data: URLs and this server's own blob: URLs (a chart saved as PNG) stay in the browser.
+    local = (server_url, "data:", f"blob:{server_url.rstrip('/')}/")
     tab.on("request", lambda request: foreign.append(request.url)
-           if not request.url.startswith(server_url) and not request.url.startswith("data:") else None)
+           if not request.url.startswith(local) else None)
     try:
         if user is not None:
             sign_in(tab, server_url, user)
@@ -173,9 +179,47 @@ def open_page(browser: Any, server_url: str, path: str = "/", user: str | None =
         context.close()
 
 
+# axe-core comes from npm, at this exact version, into a folder the repository ignores (.axe-core/), the first
+# time a browser test asks for it; later runs reuse it offline. Chosen over vendoring axe.min.js because the
+# test machines have npm and the registry: the repository carries no half-megabyte minified third-party file
+# (and its MPL-2.0 notice), and moving to a newer rule set is a one-line change here. The copy bundled in
+# axe-playwright-python (which injects the script and runs it) lags behind and is used only if npm cannot run.
+AXE_CORE_VERSION = "4.14.1"
+AXE_DIR = REPO_ROOT / ".axe-core"
+# WCAG 2.0, 2.1 and 2.2 at levels A and AA, and axe's best practices.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+
+
+@functools.cache
+def axe_script_path() -> Path:
+    """axe-core's axe.min.js at AXE_CORE_VERSION, installed from npm into .axe-core/ if not there yet."""
+    package = AXE_DIR / "node_modules" / "axe-core"
+    installed = package / "package.json"
+    if installed.exists() and json.loads(installed.read_text())["version"] == AXE_CORE_VERSION:
+        return package / "axe.min.js"
+    npm = shutil.which("npm")
+    if npm is not None:
+        AXE_DIR.mkdir(exist_ok=True)
+        done = subprocess.run([npm, "install", "--prefix", str(AXE_DIR), "--no-audit", "--no-fund", "--no-save",
+                               f"axe-core@{AXE_CORE_VERSION}"], capture_output=True, text=True, timeout=300)
+        if done.returncode == 0 and installed.exists():
+            return package / "axe.min.js"
+        warnings.warn(f"npm could not install axe-core {AXE_CORE_VERSION}: {done.stderr[-500:]}", stacklevel=2)
+    else:
+        warnings.warn("npm is not installed: using the axe-core bundled with axe-playwright-python", stacklevel=2)
+    bundled = pytest.importorskip("axe_playwright_python.base")
+    return Path(bundled.AXE_FILE_PATH)
+
+
 def serious_violations(tab: Any) -> list[str]:
-    """axe-core's serious and critical violations on the page as it stands."""
+    """axe-core's serious and critical violations on the page as it stands (WCAG 2.2 A and AA, best practice)."""
     axe = pytest.importorskip("axe_playwright_python.sync_playwright")
-    results = axe.Axe().run(tab)
+    results = axe.Axe.from_file(axe_script_path()).run(
+        tab, options={"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]})
     return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
             for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def axe_version(tab: Any) -> str:
+    """The axe-core version injected into the page (after serious_violations has run there)."""
+    return str(tab.evaluate("window.axe && window.axe.version"))

@@ -15,7 +15,7 @@ import dash
 import polars as pl
 from dash import Input, Output, callback, dcc, html
 
-from dashboards import data
+from dashboards import data, downloads
 from dashboards.app import current_home
 from dashboards.figures import format_value, polarity_text
 from dashboards.layout import aria
@@ -70,16 +70,17 @@ def page_content(home: Home) -> html.Div:
             control("Compare with (scatter)", "progress-x-measure", measure_options, x_measure),
         ], className="oba-controls"),
         html.Div(id="progress-summary", className="oba-panel", role="status", **aria(live="polite")),
-        html.Section([dcc.Graph(id="progress-trend", config={"displaylogo": False})],
+        html.Section([dcc.Graph(id="progress-trend", config=downloads.graph_config("progress-maps-trend"))],
                      **aria(label="Trend against comparators")),
-        html.Section([dcc.Graph(id="progress-ranked", config={"displaylogo": False}),
+        html.Section([dcc.Graph(id="progress-ranked", config=downloads.graph_config("progress-maps-neighbours-ranked")),
                       html.Details([html.Summary("The neighbours' figures as a table"),
                                     html.Div(id="progress-ranked-table")], className="oba-details")],
                      **aria(label="Statistical neighbours ranked")),
-        html.Section([dcc.Graph(id="progress-scatter", config={"displaylogo": False}),
+        html.Section([dcc.Graph(id="progress-scatter", config=downloads.graph_config("progress-maps-two-measures")),
                       html.P(id="progress-scatter-note")], **aria(label="Two measures across authorities")),
-        html.Section([dcc.Graph(id="progress-tiles", config={"displaylogo": False})],
+        html.Section([dcc.Graph(id="progress-tiles", config=downloads.graph_config("progress-maps-quartile-tiles"))],
                      **aria(label="Quartile bands across England")),
+        html.Div(id="progress-downloads"),
         html.Details([html.Summary("Published files and data-quality findings"),
                       sources_table(data.benchmark_sources(home)),
                       html.Div(id="progress-findings")], className="oba-details"),
@@ -246,3 +247,79 @@ def build_views(home: Home, measure_id: str, area_code: str, x_measure_id: str) 
         note,
         tile_grid_figure(everyone.to_dicts(), meta, area_code, str(row["period_label"])),
     )
+
+
+@callback(Output("progress-downloads", "children"),
+          Input("progress-measure", "value"), Input("progress-authority", "value"))
+def _downloads(measure_id: str, area_code: str) -> list[Any]:
+    return download_section(current_home(), measure_id, area_code)
+
+
+def download_section(home: Home, measure_id: str | None, area_code: str | None) -> list[Any]:
+    """The figures behind the charts as tables (their text alternative) and as downloads: the authority's
+    years against its comparators, its neighbours, and every authority."""
+    if not measure_id or not area_code:
+        return []
+    meta = next((row for row in data.benchmark_measures(home).iter_rows(named=True)
+                 if row["measure_id"] == measure_id), None)
+    series = data.benchmark_series(home, measure_id, area_code)
+    tables: list[Any] = []
+    if meta is not None and series.height:
+        tables.append(html.Details([html.Summary("The trend chart's figures as a table"),
+                                    trend_table(series.to_dicts(), meta)], className="oba-details"))
+    shown = series.filter(pl.col("status") == "ok")
+    latest = (shown if shown.height else series).tail(1)
+    parts: list[Any] = [html.H2("Download the figures", className="oba-heading-s"),
+                        html.P("The authority's figures every year, with England, region and neighbours:"),
+                        downloads.download_buttons("benchmark_series", "the trend's figures, every year",
+                                                   measure_id=measure_id, area_code=area_code)]
+    if latest.height:
+        year = int(latest.get_column("year")[0])
+        label = str(latest.get_column("period_label")[0])
+        parts += [html.P(f"The authority and its statistical neighbours, {label}:"),
+                  downloads.download_buttons("benchmark_neighbours", f"the neighbours' figures, {label}",
+                                             measure_id=measure_id, area_code=area_code, year=year),
+                  html.P(f"Every authority, {label} (the scatter and the tiles):"),
+                  downloads.download_buttons("benchmark_year", f"every council's figure, {label}",
+                                             measure_id=measure_id, year=year)]
+        if meta is not None:
+            tables.append(html.Details([html.Summary(f"Every authority's figure in {label} (the scatter and the "
+                                                     "tiles) as a table"),
+                                        authorities_table(data.benchmark_year(home, measure_id, year).to_dicts(),
+                                                          meta, area_code, label)], className="oba-details"))
+    return [*tables, html.Div(parts, className="oba-panel")]
+
+
+def trend_table(rows: list[dict[str, Any]], meta: dict[str, Any]) -> html.Table:
+    """The trend chart's lines, year by year."""
+    unit, decimals = str(meta["unit"]), int(meta["decimals"])
+
+    def shown(value: Any) -> str:
+        return format_value(value, unit, decimals) if value is not None else "no figure"
+
+    head = html.Thead(html.Tr([html.Th(t, scope="col") for t in (
+        "Year", "Authority", "England", "Region", "Neighbours' median", "Neighbours' mean")]))
+    body = html.Tbody([html.Tr([
+        html.Th(r["period_label"], scope="row"),
+        html.Td(shown(r["value"]) if r["status"] == "ok" else f"{r['status']} (no figure)", className="oba-num"),
+        html.Td(shown(r["england_value"]), className="oba-num"), html.Td(shown(r["region_value"]), className="oba-num"),
+        html.Td(shown(r["neighbours_median"]), className="oba-num"),
+        html.Td(shown(r["neighbours_mean"]), className="oba-num"),
+    ]) for r in rows])
+    return html.Table([html.Caption(f"{meta['name']} ({meta['unit_label']}), by year"), head, body],
+                      className="oba-table", id="progress-trend-table")
+
+
+def authorities_table(rows: list[dict[str, Any]], meta: dict[str, Any], home_code: str, label: str) -> html.Table:
+    unit, decimals = str(meta["unit"]), int(meta["decimals"])
+    head = html.Thead(html.Tr([html.Th(t, scope="col") for t in ("Authority", "Region", "Figure", "Rank",
+                                                                 "Quartile (1 best)")]))
+    body = html.Tbody([html.Tr([
+        html.Th(f"{r['area_name']}{' (home)' if r['area_code'] == home_code else ''}", scope="row"),
+        html.Td(r["region_name"] or ""),
+        html.Td(format_value(r["value"], unit, decimals) if r["status"] == "ok" else r["status"], className="oba-num"),
+        html.Td(str(r["rank"]) if r["rank"] is not None else "not ranked", className="oba-num"),
+        html.Td(str(r["quartile"]) if r["quartile"] is not None else "", className="oba-num"),
+    ]) for r in sorted(rows, key=lambda r: (r["rank"] is None, r["rank"] or 0, r["area_name"]))])
+    return html.Table([html.Caption(f"{meta['name']}: every authority, {label}"), head, body], className="oba-table",
+                      id="progress-authorities-table")

@@ -17,7 +17,7 @@ import dash
 import polars as pl
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
-from dashboards import data
+from dashboards import data, downloads
 from dashboards.app import current_home
 from dashboards.auth import audit
 from dashboards.figures import (
@@ -158,7 +158,10 @@ def scorecard_body(home: Home, area_code: str | None, period_type: str | None) -
     rows = rows.with_columns(pl.lit(area_code).alias("area_code"))  # for each row's link to its measure page
     area_name = str(area_frame.get_column("area_name")[0])
     audit("view", area_code, page="scorecard", period_type=period_type)
-    return scorecard_sections(rows, area_name, period_type)
+    sections = scorecard_sections(rows, area_name, period_type)
+    sections.insert(1, downloads.download_buttons("scorecard", f"the scorecard for {area_name}",
+                                                  area_code=area_code, period_type=period_type))
+    return sections
 
 
 def scorecard_sections(rows: pl.DataFrame, area_name: str, period_type: str) -> list[Any]:
@@ -356,7 +359,7 @@ def detail_panel(home: Home, indicator_id: str | None, area_code: str | None,
                                          f"{area_name}."), about]
     records = points.to_dicts()
     chart = dcc.Graph(id="scorecard-history-chart", figure=history_figure(records, meta, period_type),
-                      config={"displayModeBar": False, "responsive": True})
+                      config={**downloads.graph_config(f"{meta['name']} {area_name}"), "responsive": True})
     return [
         heading,
         context,
@@ -366,6 +369,8 @@ def detail_panel(home: Home, indicator_id: str | None, area_code: str | None,
             about,
         ], className="oba-detail__grid"),
         history_table(records, meta),
+        downloads.download_buttons("history", f"the figures behind the chart of {meta['name']}",
+                                   indicator_id=indicator_id, area_code=area_code, period_type=period_type),
     ]
 
 

@@ -14,7 +14,7 @@ import dash
 import polars as pl
 from dash import Input, Output, callback, dcc, html
 
-from dashboards import data
+from dashboards import data, downloads
 from dashboards.app import current_home
 from dashboards.figures import format_value, status_explanation
 from dashboards.layout import aria
@@ -128,8 +128,13 @@ def page_body(home: Home, area_code: str | None, year: str | None) -> list[Any]:
     return [
         status,
         divergence_section(divergent, label, units),
+        downloads.download_buttons("family_divergent", f"where families and services disagree, {label}", year=year),
         themes_section(rows, themes, matters, area_name, units),
+        downloads.download_buttons("family_vs_service", f"theme by theme, {area_name}, {label}",
+                                   area_code=area_code, year=year),
         gaps_section(data.family_rater_gaps(home, area_code, start), area_name, label),
+        downloads.download_buttons("family_rater_gaps", f"gaps between raters, {area_name}, {label}",
+                                   area_code=area_code, year=year),
     ]
 
 

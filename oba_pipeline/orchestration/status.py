@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 
 from oba_pipeline.config import Home
-from oba_pipeline.orchestration.checks import freshness_findings
+from oba_pipeline.orchestration.freshness import freshness_findings
 from oba_pipeline.publish import SNAPSHOT_DB, current_snapshot, lock_owner, read_manifest, snapshots
 
 REFRESH_JOB = "refresh"
