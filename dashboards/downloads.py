@@ -133,6 +133,18 @@ def _history(home: Home, indicator_id: str, area_code: str, period_type: str) ->
                          pl.lit(period_type).alias("period_type"), pl.all())
 
 
+@table("baselines")
+def _baselines(home: Home, indicator_id: str, area_code: str, period_type: str) -> pl.DataFrame:
+    rows = data.measure_baselines(home, indicator_id, area_code, period_type)
+    return rows.select(pl.lit(indicator_id).alias("indicator_id"), pl.lit(area_code).alias("area_code"),
+                       pl.lit(period_type).alias("period_type"), pl.all())
+
+
+@table("story_behind_the_curve")
+def _story(home: Home, indicator_id: str, area_code: str) -> pl.DataFrame:
+    return data.story_behind_the_curve(home, indicator_id, area_code)
+
+
 @table("family_vs_service")
 def _family_vs_service(home: Home, area_code: str, year: str) -> pl.DataFrame:
     return data.family_vs_service(home, area_code).filter(pl.col("period_start") == date.fromisoformat(year))

@@ -345,3 +345,33 @@ def test_a_run_of_missing_figures_is_labelled_once_and_cards_show_five_years() -
     short = recent(curve)
     assert len(short.history) == 60 and short.history[0]["period_start"] == date(2021, 1, 1)
     assert curve_svg(short).count(">c</text>") == 0  # the suppressed month is older than five years
+
+
+def test_measure_page_offers_its_chart_and_tables_for_download(pages: dict[str, ModuleType], home: Home) -> None:
+    from dashboards import downloads
+
+    body = pages["measure"].measure_body(home, MEASURE, AUTHORITY, "month")
+    buttons = [component.id for component in _walk(body) if isinstance(getattr(component, "id", None), dict)]
+    assert {(b["table"], b["format"]) for b in buttons} == {
+        (name, fmt) for name in ("history", "baselines", "story_behind_the_curve") for fmt in ("csv", "xlsx")}
+    graph = next(child for child in body[4].children if getattr(child, "id", None) == "measure-chart")
+    assert graph.config["modeBarButtons"] == [["toImage"]]
+    baselines = downloads.download_frame(home, "baselines", {"indicator_id": MEASURE, "area_code": AUTHORITY,
+                                                             "period_type": "month"})
+    assert {"history", "forecast", "scenario"} <= set(baselines.get_column("series").to_list())
+    assert set(baselines.get_column("indicator_id").to_list()) == {MEASURE}
+    story = downloads.download_frame(home, "story_behind_the_curve", {"indicator_id": MEASURE,
+                                                                      "area_code": AUTHORITY})
+    suppressed = story.filter(story.get_column("status") != "ok")
+    assert story.height and suppressed.height and suppressed.get_column("after_value").null_count() == suppressed.height
+
+
+def _walk(component: Any) -> Iterator[Any]:
+    if isinstance(component, list | tuple):
+        for child in component:
+            yield from _walk(child)
+        return
+    yield component
+    children = getattr(component, "children", None)
+    if children is not None and not isinstance(children, str):
+        yield from _walk(children)

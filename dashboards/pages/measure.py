@@ -14,7 +14,7 @@ import dash
 import polars as pl
 from dash import Input, Output, callback, dcc, html
 
-from dashboards import data
+from dashboards import data, downloads
 from dashboards.app import current_home
 from dashboards.auth import audit
 from dashboards.figures import format_value, polarity_text
@@ -162,8 +162,15 @@ def measure_body(home: Home, indicator_id: str | None, area_code: str | None, pe
         html.Dl(about_items(meta), className="oba-facts oba-panel", id="measure-about"),
         verdict_panel(verdicts.to_dicts()),
         curve_section(curve, "measure"),
+        downloads.download_buttons("history", f"the published figures of {meta['name']}, {area_name}",
+                                   indicator_id=indicator_id, area_code=area_code, period_type=period_type),
+        downloads.download_buttons("baselines", f"the forecasts, vintages and scenarios of {meta['name']}, "
+                                   f"{area_name}", indicator_id=indicator_id, area_code=area_code,
+                                   period_type=period_type),
         forecast_notes(curve, baselines, comparator_meta, period_type),
         story_section(data.story_behind_the_curve(home, indicator_id, area_code), meta),
+        downloads.download_buttons("story_behind_the_curve", f"the story behind the curve of {meta['name']}, "
+                                   f"{area_name}", indicator_id=indicator_id, area_code=area_code),
         html.P(dcc.Link("Hold a turn-the-curve session on this curve",
                         href=measure_href(indicator_id, area_code, period_type, "/session"),
                         id="measure-session-link"), className="oba-lede"),
@@ -234,7 +241,7 @@ def curve_section(curve: Curve, prefix: str) -> html.Section:
     name = str(curve.meta["name"])
     return html.Section([
         dcc.Graph(id=f"{prefix}-chart", figure=measure_figure(curve),
-                  config={"displaylogo": False, "responsive": True}),
+                  config={**downloads.graph_config(f"{name} {curve.period_type}"), "responsive": True}),
         html.Details([html.Summary("The chart's figures as a table"),
                       html.Table([html.Caption(f"Figures behind the chart: {name}"), head, body],
                                  className="oba-table", id=f"{prefix}-chart-table")], className="oba-details"),
