@@ -55,3 +55,17 @@ def test_readme_table_is_generated_from_the_catalogue() -> None:
 
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     assert render_readme(readme, load_catalogue()) == readme, "run: python -m oba_pipeline.catalogue.docs"
+
+
+def test_breakdown_codes_read_as_words_beside_the_code() -> None:
+    from oba_pipeline.catalogue.codes import code_label
+
+    assert code_label("referral_source", "2A") == "Schools (2A)"
+    assert code_label("primary_need_code", "N1") == "Abuse or neglect (N1)"
+    assert code_label("cpp_category", "NEG") == "Neglect (NEG)"
+    assert code_label("s251_line", "3.4.1") == "3.4.1 Family support services"
+    assert code_label("episode_type", "child_protection") == "Child protection"
+    # Names, unknown codes and the small-groups row are shown as they are.
+    for dimension, value in (("team", "North Assessment Team"), ("referral_source", "ZZ"),
+                             ("age_band", "other groups (small numbers)"), ("s251_line", "9.9.9")):
+        assert code_label(dimension, value) == value

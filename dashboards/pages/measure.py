@@ -21,6 +21,7 @@ from dashboards.figures import format_value, polarity_text
 from dashboards.layout import aria
 from dashboards.measure_figures import Curve, choose_forecast, curve_rows, measure_figure, scenario_series
 from oba_pipeline.catalogue.catalogue import QUADRANTS
+from oba_pipeline.catalogue.codes import code_label
 from oba_pipeline.config import Home
 
 dash.register_page(__name__, path="/measure", name="A measure", title="A measure - OBA toolkit", order=5)
@@ -28,7 +29,9 @@ dash.register_page(__name__, path="/measure", name="A measure", title="A measure
 KIND_TEXT = {"population_indicator": "Population indicator", "performance_measure": "Performance measure"}
 DIMENSIONS = {"locality": "Locality", "age_band": "Age band", "sex": "Sex", "ethnicity": "Ethnicity",
               "referral_source": "Referral source", "category_of_plan": "Category of plan",
-              "episode_type": "Episode type", "instrument": "Instrument", "s251_line": "Section 251 line"}
+              "episode_type": "Episode type", "instrument": "Instrument", "s251_line": "Section 251 line",
+              "primary_need_code": "Category of need", "cpp_category": "Category of plan", "team": "Team",
+              "theme": "Theme"}
 
 
 def measure_href(indicator_id: str, area_code: str, period_type: str, path: str = "/measure") -> str:
@@ -293,7 +296,7 @@ def story_section(story: pl.DataFrame, meta: dict[str, Any]) -> html.Section:
         head = html.Thead(html.Tr([html.Th(t, scope="col") for t in
                                    (label, "Year before", "Latest year", "Contribution", "Share of the change")]))
         body = html.Tbody([html.Tr([
-            html.Th(str(r["group_value"]), scope="row"),
+            html.Th(code_label(str(dimension), str(r["group_value"])), scope="row"),
             *([html.Td("c"), html.Td("c"), html.Td("c", className="oba-num"), html.Td("")] if r["status"] != "ok" else [
                 html.Td(format_value(r["before_value"], unit, decimals)),
                 html.Td(format_value(r["after_value"], unit, decimals)),

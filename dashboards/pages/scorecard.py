@@ -242,7 +242,7 @@ def measure_link(row: dict[str, Any], period_type: str) -> list[Any]:
         return []
     href = "/measure?" + urlencode({"indicator": row["indicator_id"], "area": row["area_code"],
                                     "period": period_type})
-    return [html.Br(), html.A("Curve and story", href=href, className="oba-small",
+    return [html.Br(), html.A("Curve and story", href=href, className="oba-small oba-row-link",
                               **aria(label=f"Curve and story: {row['name']}"))]
 
 
