@@ -15,6 +15,9 @@ from oba_pipeline.config import Home
 from oba_pipeline.publish import publish_tables
 
 AUTHORITY = ("E09000999", "Northtown")
+# The scorecard callback's filter inputs at "All", for requests made by hand (as a script would send them).
+SCORECARD_FILTER_INPUTS = [{"id": f"scorecard-{name}", "property": "value", "value": "all"}
+                           for name in ("result", "service", "quadrant")]
 LOCALITIES = [("NT-N", "Northtown North"), ("NT-S", "Northtown South")]
 MONTHS = [(date(2025, 1, 1), date(2025, 1, 31), "Jan 2025"),
           (date(2025, 2, 1), date(2025, 2, 28), "Feb 2025"),

@@ -6,7 +6,7 @@ from typing import Any
 
 import browser_support
 from browser_support import open_page, serious_violations
-from dashboard_fixtures import publish_sample
+from dashboard_fixtures import SCORECARD_FILTER_INPUTS, publish_sample
 
 pytestmark = browser_support.MARKS
 expect = browser_support.playwright_api().expect
@@ -23,7 +23,8 @@ def crafted_callback(tab: Any, server_url: str, area: str) -> tuple[int, str]:
         headers={"X-CSRFToken": cookies.get("_csrf_token", "")},
         data={"output": "scorecard-body.children", "outputs": {"id": "scorecard-body", "property": "children"},
               "inputs": [{"id": "scorecard-area", "property": "value", "value": area},
-                         {"id": "scorecard-period", "property": "value", "value": "month"}],
+                         {"id": "scorecard-period", "property": "value", "value": "month"},
+                   *SCORECARD_FILTER_INPUTS],
               "changedPropIds": ["scorecard-area.value"], "state": []})
     return response.status, response.text()
 

@@ -66,6 +66,18 @@ def test_switching_to_a_locality_changes_the_figures(page: Any) -> None:
     expect(rate_row).to_contain_text("590.0 per 10,000")
 
 
+def test_filters_narrow_the_scorecard_to_a_service_and_a_question(page: Any) -> None:
+    page.get_by_role("button", name="Service").click()
+    page.get_by_role("radiogroup", name="Service").get_by_text("Front door", exact=True).click()
+    expect(page.locator("#scorecard-status")).to_contain_text("as filtered")
+    expect(page.get_by_role("table", name="Front door: How well did we do it?")).to_be_visible()
+    expect(page.get_by_role("heading", name="Children are safe at home")).to_have_count(0)
+    page.get_by_role("button", name="Question").click()
+    page.get_by_role("radiogroup", name="Question").get_by_text("How much did we do?", exact=True).click()
+    expect(page.get_by_role("table", name="Front door: How well did we do it?")).to_have_count(0)
+    expect(page.get_by_role("table", name="Front door: How much did we do?")).to_be_visible()
+
+
 def test_a_measure_opens_its_history_chart_and_table(page: Any) -> None:
     page.get_by_role("button", name="Assessments completed within 45 working days", exact=True).click()
     heading = page.locator("#scorecard-detail-heading")

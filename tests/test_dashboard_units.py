@@ -16,7 +16,14 @@ import polars as pl
 import pytest
 
 # tests/ is a plain folder of test modules: pytest puts it on sys.path, so the fixtures import by name.
-from dashboard_fixtures import AUTHORITY, csrf_header, publish_sample, sample_tables, signed_in_client
+from dashboard_fixtures import (
+    AUTHORITY,
+    SCORECARD_FILTER_INPUTS,
+    csrf_header,
+    publish_sample,
+    sample_tables,
+    signed_in_client,
+)
 
 from dashboards import data
 from dashboards.app import STATIC_DIR, create_app
@@ -304,6 +311,26 @@ def test_scorecard_groups_indicators_by_result_and_measures_by_service_and_quest
     assert all(th.scope == "col" for th in find_all(find_all(body, "Thead")[0], "Th"))
 
 
+def test_scorecard_filters_by_result_service_and_question(home: Home, scorecard: ModuleType) -> None:
+    def captions(**chosen: str) -> list[str]:
+        body = scorecard.scorecard_body(home, AUTHORITY[0], "month", **chosen)
+        return [text_of(table.children[0]) for table in find_all(body, "Table")]
+
+    assert captions(result="Children are safe at home") == ["Population indicators: Children are safe at home"]
+    assert captions(service="Front door") == ["Front door: How much did we do?", "Front door: How well did we do it?"]
+    assert captions(quadrant="how_much") == ["Front door: How much did we do?", "Early help: How much did we do?"]
+    assert captions(service="Early help", quadrant="how_well") == []
+    text = text_of(scorecard.scorecard_body(home, AUTHORITY[0], "month", result="Children are safe at home",
+                                            service="Front door"))
+    assert "as filtered" in text and "No measure matches these filters" in text
+    choosers = scorecard.filters(data.catalogue(home))
+    dropdowns = {d.id: d for d in find_all(choosers, "Dropdown")}
+    assert set(dropdowns) == {"scorecard-result", "scorecard-service", "scorecard-quadrant"}
+    assert all(d.value == "all" for d in dropdowns.values())
+    assert [o["label"] for o in dropdowns["scorecard-quadrant"].options][0] == "All three questions"
+    assert {text_of(label) for label in find_all(choosers, "Label")} == {"Result", "Service", "Question"}
+
+
 def test_scorecard_rows_read_in_plain_words(home: Home, scorecard: ModuleType) -> None:
     text = text_of(scorecard.scorecard_body(home, AUTHORITY[0], "month"))
     assert "38.2 per 10,000" in text and "41.0 per 10,000" in text
@@ -403,7 +430,8 @@ def test_scorecard_callback_through_the_server(home: Home) -> None:
         "output": "scorecard-body.children",
         "outputs": {"id": "scorecard-body", "property": "children"},
         "inputs": [{"id": "scorecard-area", "property": "value", "value": "NT-N"},
-                   {"id": "scorecard-period", "property": "value", "value": "month"}],
+                   {"id": "scorecard-period", "property": "value", "value": "month"},
+                   *SCORECARD_FILTER_INPUTS],
         "changedPropIds": ["scorecard-area.value"],
         "state": [],
     }

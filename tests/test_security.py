@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 import pytest
 from dashboard_fixtures import (
+    SCORECARD_FILTER_INPUTS,
     TEST_PASSWORD,
     create_accounts,
     csrf_header,
@@ -44,7 +45,8 @@ def scorecard_request(area_code: str, period_type: str = "month") -> dict[str, A
         "output": "scorecard-body.children",
         "outputs": {"id": "scorecard-body", "property": "children"},
         "inputs": [{"id": "scorecard-area", "property": "value", "value": area_code},
-                   {"id": "scorecard-period", "property": "value", "value": period_type}],
+                   {"id": "scorecard-period", "property": "value", "value": period_type},
+                   *SCORECARD_FILTER_INPUTS],
         "changedPropIds": ["scorecard-area.value"],
         "state": [],
     }

@@ -73,6 +73,7 @@ def page_content(home: Home) -> html.Div:
                "see its history.", className="oba-lede"),
         freshness_panel(info, data.sources(home)),
         controls(area_frame, kinds, area_code, period_type),
+        filters(data.catalogue(home)),
         dcc.Store(id="scorecard-selected"),
         dcc.Store(id="scorecard-focus"),
         dcc.Store(id="scorecard-focus-done"),
@@ -145,8 +146,43 @@ def controls(area_frame: pl.DataFrame, kinds: Sequence[str], area_code: str, per
     ], className="oba-controls")
 
 
-def scorecard_body(home: Home, area_code: str | None, period_type: str | None) -> list[Any]:
-    """The scorecard tables for one area and period type."""
+EVERY = "all"  # the filters' "All ..." choice
+FILTERS = (("result", "Result", "All results"), ("service", "Service", "All services"),
+           ("quadrant", "Question", "All three questions"))
+
+
+def filters(catalogue: pl.DataFrame) -> html.Div:
+    """Narrow the scorecard to one result (its population indicators), one service (its performance
+    measures) or one of the three questions; each chooser has a visible label and starts at "All"."""
+    parts = []
+    for column, label, everything in FILTERS:
+        values = [v for v in catalogue.get_column(column).unique(maintain_order=True).to_list() if v]
+        if column == "quadrant":
+            options = [{"label": QUADRANTS[q], "value": q} for q in QUADRANTS if q in values]
+        else:
+            options = [{"label": str(v), "value": str(v)} for v in values]
+        parts.append(html.Div([
+            html.Label(label, htmlFor=f"scorecard-{column}", className="oba-label", id=f"scorecard-{column}-label"),
+            dcc.Dropdown(id=f"scorecard-{column}", options=[{"label": everything, "value": EVERY}, *options],
+                         value=EVERY, clearable=False, searchable=False, className="oba-dropdown"),
+        ], className="oba-control"))
+    return html.Div(parts, className="oba-controls", id="scorecard-filters")
+
+
+def filter_rows(rows: pl.DataFrame, result: str | None = EVERY, service: str | None = EVERY,
+                quadrant: str | None = EVERY) -> pl.DataFrame:
+    """The rows the chosen filters keep. A result keeps that result's population indicators; a service or a
+    question keeps performance measures only, since population indicators belong to no single service."""
+    for column, chosen in (("result", result), ("service", service), ("quadrant", quadrant)):
+        if chosen and chosen != EVERY and column in rows.columns:
+            rows = rows.filter(pl.col(column) == chosen)
+    return rows
+
+
+def scorecard_body(home: Home, area_code: str | None, period_type: str | None, result: str | None = EVERY,
+                   service: str | None = EVERY, quadrant: str | None = EVERY) -> list[Any]:
+    """The scorecard tables for one area and period type, narrowed by the result, service and question
+    filters."""
     if not area_code or not period_type:
         return [html.P("Choose an area and a period to see the scorecard.")]
     area_frame = data.areas(home).filter(pl.col("area_code") == area_code)
@@ -156,21 +192,28 @@ def scorecard_body(home: Home, area_code: str | None, period_type: str | None) -
     rows = with_turn_the_curve(data.scorecard_rows(home, area_code, period_type),
                                data.ttc_scorecard(home, area_code, period_type))
     rows = rows.with_columns(pl.lit(area_code).alias("area_code"))  # for each row's link to its measure page
+    everything = rows.height
+    rows = filter_rows(rows, result, service, quadrant)
     area_name = str(area_frame.get_column("area_name")[0])
     audit("view", area_code, page="scorecard", period_type=period_type)
-    sections = scorecard_sections(rows, area_name, period_type)
+    sections = scorecard_sections(rows, area_name, period_type, everything)
     sections.insert(1, downloads.download_buttons("scorecard", f"the scorecard for {area_name}",
                                                   area_code=area_code, period_type=period_type))
     return sections
 
 
-def scorecard_sections(rows: pl.DataFrame, area_name: str, period_type: str) -> list[Any]:
+def scorecard_sections(rows: pl.DataFrame, area_name: str, period_type: str,
+                       everything: int | None = None) -> list[Any]:
     """Population indicators under their results, then measures under service and OBA question."""
     period_words = data.PERIOD_TYPE_PHRASES.get(period_type, period_type)
-    status = html.P(f"Showing {area_name}, {period_words} figures: {rows.height} measures.",
+    shown = (f"{rows.height} measures" if everything in (None, rows.height)
+             else f"{rows.height} of {everything} measures, as filtered")
+    status = html.P(f"Showing {area_name}, {period_words} figures: {shown}.",
                     role="status", className="oba-status", id="scorecard-status")
     if rows.is_empty():
-        return [status, html.P("The published catalogue is empty.")]
+        return [status, html.P("The published catalogue is empty." if not everything else
+                               "No measure matches these filters: a result holds population indicators, a "
+                               "service and a question hold performance measures. Choose All in one of them.")]
     population = rows.filter(pl.col("oba_kind") == "population_indicator")
     performance = rows.filter(pl.col("oba_kind") != "population_indicator")
     sections: list[Any] = [status]
@@ -454,9 +497,12 @@ def format_day(value: Any) -> str:
 
 @callback(Output("scorecard-body", "children"),
           Input("scorecard-area", "value"), Input("scorecard-period", "value"),
+          Input("scorecard-result", "value"), Input("scorecard-service", "value"),
+          Input("scorecard-quadrant", "value"),
           prevent_initial_call=True)
-def _update_scorecard(area_code: str | None, period_type: str | None) -> list[Any]:
-    return scorecard_body(current_home(), area_code, period_type)
+def _update_scorecard(area_code: str | None, period_type: str | None, result: str | None = EVERY,
+                      service: str | None = EVERY, quadrant: str | None = EVERY) -> list[Any]:
+    return scorecard_body(current_home(), area_code, period_type, result, service, quadrant)
 
 
 @callback(Output("scorecard-selected", "data"),
