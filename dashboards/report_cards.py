@@ -48,6 +48,7 @@ class MeasureCard:
     latest_text: str
     verdict_text: str
     session: Any = None  # the latest turn-the-curve session on it (oba_pipeline.turn_the_curve.sessions)
+    actions: tuple[Any, ...] = ()  # every action on it, from every session, in the order they were added
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def report_card_html(group: str, kind: str, area_name: str, cards: Sequence[Meas
         "<ul>" + "".join(f"<li><strong>{escape(w.idea)}</strong> ({escape(w.cost_label.lower())})"
                          f"{'. Evidence: ' + escape(w.evidence) if w.evidence else ''}</li>" for _, w in works)
         + "</ul>" if works else "<p>None recorded yet.</p>"))
-    actions = [(c, a) for c in with_sessions for a in c.session.actions]
+    actions = [(c, a) for c in with_sessions for a in (c.actions or c.session.actions)]
     sections.append("<h2>Action plan</h2>" + (
         "<table><thead><tr><th scope=\"col\">Action</th><th scope=\"col\">Measure</th><th scope=\"col\">Owner</th>"
         "<th scope=\"col\">Start</th><th scope=\"col\">Due</th><th scope=\"col\">Status</th></tr></thead><tbody>"

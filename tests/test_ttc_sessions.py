@@ -58,14 +58,28 @@ def test_a_session_keeps_story_partners_what_works_and_actions(app_engine) -> No
     ]
 
 
-def test_a_later_session_carries_on_the_end_and_lists_first(app_engine) -> None:  # type: ignore[no-untyped-def]
+def test_a_later_session_carries_on_the_record_and_lists_first(app_engine) -> None:  # type: ignore[no-untyped-def]
     first = new_session(app_engine)
-    sessions.update_story(app_engine, first, by="alice", the_end="Fewer referrals that lead nowhere")
+    sessions.update_story(app_engine, first, by="alice", the_end="Fewer referrals that lead nowhere",
+                          story_helps="Schools refer early")
+    sessions.add_partner(app_engine, first, by="alice", name="Northtown Primary", role="Early referral")
+    sessions.add_what_works(app_engine, first, by="bob", idea="Family group conferences", evidence="",
+                            cost="low_cost")
+    sessions.add_action(app_engine, first, by="bob", description="Train designated leads", owner="Head of EH",
+                        start_date=date(2026, 2, 1), due_date=date(2026, 3, 31), status="planned")
     later = sessions.create_session(app_engine, indicator_id="referral_rate", area_code="NT-N",
-                                    period_type="month", held_on=date(2026, 4, 15), by="alice")
+                                    period_type="month", held_on=date(2026, 4, 15), by="carol")
     listed = sessions.list_sessions(app_engine, "referral_rate", "NT-N", "month")
     assert [s.id for s in listed] == [later, first]
-    assert listed[0].the_end == "Fewer referrals that lead nowhere"
+    carried = listed[0]
+    assert (carried.the_end, carried.story_helps) == ("Fewer referrals that lead nowhere", "Schools refer early")
+    assert [(p.name, p.role) for p in carried.partners] == [("Northtown Primary", "Early referral")]
+    assert [w.idea for w in carried.what_works] == ["Family group conferences"]
+    assert carried.actions == () and len(listed[1].actions) == 1  # actions stay with the session that agreed them
+    # Revising the carried record leaves the earlier session's record as it was.
+    sessions.remove_item(app_engine, "partner", carried.partners[0].id, by="carol")
+    assert [p.name for p in sessions.list_sessions(app_engine, "referral_rate", "NT-N", "month")[1].partners] == [
+        "Northtown Primary"]
     assert sessions.list_sessions(app_engine, "referral_rate", "NT-S") == []
 
 

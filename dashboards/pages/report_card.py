@@ -129,7 +129,7 @@ def measure_card(home: Home, meta: dict[str, Any], area_code: str, sessions: lis
     verdict = (chosen_verdict(verdicts, cycle_id) if cycle_id is not None else None) or chosen_verdict(verdicts)
     verdict_text = str(verdict.get("overall_label") or verdict.get("overall")) if verdict else "Not judged yet"
     return MeasureCard(curve=curve, latest_text=latest_text(curve.history, meta), verdict_text=verdict_text,
-                       session=session)
+                       session=session, actions=tuple(actions))
 
 
 def report_card(home: Home, area_code: str | None, group: str | None) -> tuple[str, str] | None:

@@ -173,15 +173,24 @@ def _excerpt(text: str) -> str:
 
 def create_session(engine: Engine, *, indicator_id: str, area_code: str, period_type: str, held_on: date, by: str,
                    may_edit: AreaRule | None = None) -> int:
-    """A new session for a measure and area. It carries on the cycle (and the end) of the last one."""
+    """A new session for a measure and area. It carries on the last one's record: its cycle, the end, the
+    story, the partners and what works, as they stood, for the partnership to revise (the last session
+    keeps its own copy). Actions stay with the session that agreed them; every session shows them all."""
     _allowed(area_code, may_edit, by)
     with session_scope(engine) as db:
-        last = db.scalars(select(TtcSession).where(
+        last = db.scalars(select(TtcSession).options(*_loaded()).where(
             TtcSession.indicator_id == indicator_id, TtcSession.area_code == area_code,
             TtcSession.period_type == period_type).order_by(TtcSession.held_on.desc(), TtcSession.id.desc())).first()
         session = TtcSession(indicator_id=indicator_id, area_code=area_code, period_type=period_type,
                              held_on=held_on, cycle_id=last.cycle_id if last else None,
                              the_end=last.the_end if last else "", created_by=by, updated_by=by)
+        if last is not None:
+            session.story_helps, session.story_hurts = last.story_helps, last.story_hurts
+            session.need_to_know = last.need_to_know
+            session.partners = [SessionPartner(name=p.name, role=p.role, added_by=p.added_by, added_at=p.added_at)
+                                for p in last.partners]
+            session.what_works = [WhatWorks(idea=w.idea, evidence=w.evidence, cost=w.cost, added_by=w.added_by,
+                                            added_at=w.added_at) for w in last.what_works]
         db.add(session)
         db.flush()
         record_audit(db, by, "ttc_session_create", f"session/{session.id}", indicator_id=indicator_id,
