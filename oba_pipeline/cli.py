@@ -73,7 +73,10 @@ def _parser() -> argparse.ArgumentParser:
 
     generate = commands.add_parser("generate", help="write synthetic extracts")
     generate.add_argument("--seed", type=int, default=42)
-    generate.add_argument("--scale", default="sample", help="sample (default) or tiny")
+    generate.add_argument("--scale", default="sample",
+                          help="sample (default), tiny, regional (30 authorities) or national (153)")
+    generate.add_argument("--workers", type=int, default=1,
+                          help="processes simulating authorities side by side (regional, national)")
     generate.add_argument("dir", type=Path)
     generate.set_defaults(handler=_generate)
 
@@ -304,7 +307,11 @@ def _audit_cli(home: Home, action: str, target: str, **detail: object) -> None:
 def _generate(args: argparse.Namespace) -> int:
     from oba_pipeline.generate import generate
 
-    truth = generate(args.dir, seed=args.seed, scale=args.scale)
+    try:
+        truth = generate(args.dir, seed=args.seed, scale=args.scale, workers=args.workers)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 1
     print(f"Wrote synthetic extracts to {args.dir} (ground truth: {truth})")
     return 0
 

@@ -8,12 +8,13 @@ definitions (working days, re-referral look-back, months a source covers, 'x' an
 figures equal the pipeline's before disclosure control, which `tests/test_perf_baseline.py` checks.
 It does no validation, pseudonymisation or disclosure control: that is what the pipeline adds.
 
-    .venv/bin/python -m oba_pipeline.perf.pandas_baseline EXTRACTS_DIR
+    .venv/bin/python -m oba_pipeline.perf.pandas_baseline EXTRACTS_DIR [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -252,13 +253,19 @@ def _last_complete_month(extract_date: date) -> pd.Timestamp:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("extracts", type=Path)
+    parser.add_argument("--json", action="store_true", help="print the timings as one JSON object")
     args = parser.parse_args()
     started = time.perf_counter()
     data = read_extracts(args.extracts)
     read = time.perf_counter()
     values = compute(data)
     done = time.perf_counter()
-    print(f"pandas: read {read - started:.1f} s, indicators {done - read:.1f} s, {len(values):,} values")
+    timings = {"read_s": read - started, "indicators_s": done - read, "values": len(values)}
+    if args.json:
+        print(json.dumps(timings))
+    else:
+        print(f"pandas: read {timings['read_s']:.1f} s, indicators {timings['indicators_s']:.1f} s, "
+              f"{len(values):,} values")
 
 
 if __name__ == "__main__":
