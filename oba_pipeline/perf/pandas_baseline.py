@@ -47,13 +47,19 @@ class Extracts:
 
 
 def read_extracts(folder: Path) -> Extracts:
-    """The four CSV extracts, dates parsed."""
-    referrals = pd.read_csv(folder / "referrals.csv", dtype={"cpp_previous_plans": "float64"},
-                            parse_dates=REFERRAL_DATES)
-    caseloads = pd.read_csv(folder / "caseloads.csv", parse_dates=["snapshot_date"])
-    spend = pd.read_csv(folder / "spend.csv", parse_dates=["period_month"], dtype={"s251_line": str})
+    """The four CSV extracts, dates parsed (a date that cannot be read becomes NaT, as analysts do)."""
+    referrals = _dates(pd.read_csv(folder / "referrals.csv", dtype={"cpp_previous_plans": "float64"}),
+                       REFERRAL_DATES)
+    caseloads = _dates(pd.read_csv(folder / "caseloads.csv"), ["snapshot_date"])
+    spend = _dates(pd.read_csv(folder / "spend.csv", dtype={"s251_line": str}), ["period_month"])
     population = pd.read_csv(folder / "population.csv", dtype={"la_code": str})
     return Extracts(referrals, caseloads, spend, population)
+
+
+def _dates(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    for column in columns:
+        frame[column] = pd.to_datetime(frame[column], format="%Y-%m-%d", errors="coerce")
+    return frame
 
 
 def compute(data: Extracts, today: date | None = None) -> pd.DataFrame:
@@ -67,7 +73,7 @@ def compute(data: Extracts, today: date | None = None) -> pd.DataFrame:
     ref["rereferral"] = ref["previous"].notna() & (ref["previous"] >= ref["referral_date"] - pd.DateOffset(months=12))
     bank = np.array(sorted(holidays.country_holidays("GB", subdiv="ENG", years=range(2000, today.year + 2))),
                     dtype="datetime64[D]")
-    done = ref["assessment_authorised_date"].notna()
+    done = ref["assessment_authorised_date"].notna() & ref["referral_date"].notna()
     working = np.full(len(ref), np.nan)
     working[done.to_numpy()] = np.busday_count(
         (ref.loc[done, "referral_date"] + pd.Timedelta(days=1)).to_numpy().astype("datetime64[D]"),
@@ -162,8 +168,9 @@ def _event_counts(frame: pd.DataFrame, date_column: str, periods: pd.DataFrame, 
     if period_type == "month":
         frame["period_start"] = frame[date_column].dt.to_period("M").dt.to_timestamp()
     else:
-        start_year = frame[date_column].dt.year - (frame[date_column].dt.month < 4)
-        frame["period_start"] = pd.to_datetime(start_year.astype(str) + "-04-01")
+        # Reporting years start on 1 April: three months back, the calendar year, three months on.
+        back = frame[date_column] - pd.DateOffset(months=3)
+        frame["period_start"] = back.dt.to_period("Y").dt.to_timestamp() + pd.DateOffset(months=3)
     by_locality = frame.groupby(["period_start", "locality"]).agg(**aggregations).reset_index()
     by_authority = frame.groupby("period_start").agg(**aggregations).reset_index()
     by_authority["locality"] = la
