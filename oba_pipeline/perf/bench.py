@@ -578,7 +578,7 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Refresh, dashboard and pandas benchmark at sample to national scale.")
     parser.add_argument("--scales", default="sample,regional,national")
     parser.add_argument(
@@ -595,7 +595,7 @@ def main() -> None:
     )
     parser.add_argument("--no-dashboard", action="store_true")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "perf" / "results")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     scales = [s.strip() for s in args.scales.split(",") if s.strip()]
 
     def log(message: str) -> None:
