@@ -24,7 +24,11 @@ DEMO_HOME_LA = "206"  # Islington: the published authority the demo compares (OB
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if args.handler is _bench:
+        args.bench_args = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if args.home:
@@ -73,9 +77,16 @@ def _parser() -> argparse.ArgumentParser:
 
     generate = commands.add_parser("generate", help="write synthetic extracts")
     generate.add_argument("--seed", type=int, default=42)
-    generate.add_argument("--scale", default="sample", help="sample (default) or tiny")
+    generate.add_argument("--scale", default="sample",
+                          help="sample (default), tiny, regional (30 authorities) or national (153)")
+    generate.add_argument("--workers", type=int, default=1,
+                          help="processes simulating authorities side by side (regional, national)")
     generate.add_argument("dir", type=Path)
     generate.set_defaults(handler=_generate)
+
+    bench = commands.add_parser("bench", help="benchmark refresh, dashboard and a pandas yardstick by scale",
+                                add_help=False)
+    bench.set_defaults(handler=_bench)  # its options are the benchmark module's: `oba bench --help`
 
     _users_parser(commands)
     _add_ttc_commands(commands)
@@ -304,8 +315,19 @@ def _audit_cli(home: Home, action: str, target: str, **detail: object) -> None:
 def _generate(args: argparse.Namespace) -> int:
     from oba_pipeline.generate import generate
 
-    truth = generate(args.dir, seed=args.seed, scale=args.scale)
+    try:
+        truth = generate(args.dir, seed=args.seed, scale=args.scale, workers=args.workers)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 1
     print(f"Wrote synthetic extracts to {args.dir} (ground truth: {truth})")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from oba_pipeline.perf import bench
+
+    bench.main(args.bench_args)
     return 0
 
 

@@ -195,7 +195,6 @@ def test_build_suite_compiles_each_rule_kind(referrals: Contract):
     fmt_types = {e.expectation_type for e in fmt.expectations}
     assert fmt_types == {
         "expect_column_values_to_not_be_null",
-        "expect_column_values_to_match_strftime_format",
         "expect_column_values_to_match_regex",
         "expect_column_values_to_be_in_set",
     }
@@ -318,7 +317,7 @@ def test_expectations_summarise_every_rule(outcome: ValidationOutcome):
     assert date_rule["success"] is False
     assert date_rule["unexpected_count"] == 1
     assert date_rule["engine"] == "great_expectations"
-    assert date_rule["kind"] == "expect_column_values_to_match_strftime_format"
+    assert date_rule["kind"] == "expect_column_values_to_match_regex"
     assert date_rule["unexpected"] == [{"file": "referrals.csv", "row": 5, "value": "2021-02-30"}]
     assert by_rule[("allowed", "ethnicity")]["success"] is True
     assert by_rule[("duplicate_row", "(all columns)")]["engine"] == "polars"
@@ -451,3 +450,28 @@ def test_report_accepts_a_single_outcome_or_a_mapping(tmp_path: Path, outcome: V
     mapped = write_report(many, tmp_path / "many.html").read_text(encoding="utf-8")
     assert one.count("<section>") == mapped.count("<section>") == 1
     assert "Too many rows rejected" in one
+
+
+def test_the_date_pattern_accepts_exactly_what_strptime_accepts() -> None:
+    """The ISO date rule is a regex (fast in pandas); it must agree with strptime, leap days included."""
+    import re
+    from datetime import datetime
+
+    from oba_pipeline.contracts.suite import ISO_DATE_PATTERN
+
+    def parses(text: str) -> bool:
+        try:
+            datetime.strptime(text, "%Y-%m-%d")
+        except ValueError:
+            return False
+        return True
+
+    pattern = re.compile(ISO_DATE_PATTERN)
+    months = ["1", "01", "2", "02", "4", "04", "9", "09", "10", "11", "12", "13", "00", "0", " 1", "001"]
+    days = ["1", "01", "9", " 9", "28", "29", "30", "31", "32", "00", "0", "010", " 10"]
+    years = [*range(0, 40), *range(1580, 2500), 9996, 9999]
+    texts = [f"{y:04d}-{m}-{d}" for y in years for m in months for d in days]
+    texts += ["2021-02-30", "abcd-01-01", "2021-1-1x", "20210101", "2021/01/01", "+202-01-01", "21-01-01"]
+    disagree = [t for t in texts if bool(pattern.match(t)) != parses(t)]
+    assert disagree == []
+    assert pattern.match("2024-02-29") and not pattern.match("2023-02-29") and not pattern.match("1900-02-29")

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import plotly.graph_objects as go
 import polars as pl
 import pytest
 
@@ -199,7 +200,7 @@ def test_percent_chart_marks_its_axis_as_percent() -> None:
 
 
 def test_sparkline_has_gaps_and_no_axes() -> None:
-    figure = sparkline_figure([1.0, None, 3.0, 4.0], ["ok", "c", "ok", "ok"])
+    figure = go.Figure(sparkline_figure([1.0, None, 3.0, 4.0], ["ok", "c", "ok", "ok"]))  # a valid figure
     assert list(figure.data[0].y) == [1.0, None, 3.0, 4.0]
     assert figure.data[0].connectgaps is False
     assert figure.layout.xaxis.visible is False and figure.layout.yaxis.visible is False

@@ -7,6 +7,7 @@ assessment measure does.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -94,6 +95,12 @@ def month_end(day: date) -> date:
 
 def england_bank_holidays(first_year: int, last_year: int) -> np.ndarray:
     """England (and Wales) bank holidays as a sorted datetime64[D] array."""
+    return _bank_holidays(first_year, last_year).copy()
+
+
+@functools.lru_cache(maxsize=8)
+def _bank_holidays(first_year: int, last_year: int) -> np.ndarray:
+    # Every authority of a national run asks for the same years: look them up once per process.
     found = holidays.country_holidays("GB", subdiv="ENG", years=range(first_year, last_year + 1))
     return np.array(sorted(found.keys()), dtype="datetime64[D]")
 

@@ -146,6 +146,8 @@ def spoil(
 ) -> tuple[pl.DataFrame, list[dict]]:
     """Spoil a few rows of one extract (all columns strings). Returns the spoiled frame (duplicates
     placed right after their original) and one record per bad row with its 0-based position."""
+    if rate <= 0:  # clean extracts, e.g. to compare two implementations of the same figures
+        return frame, []
     n = frame.height
     columns = {c: frame[c].to_list() for c in frame.columns}
     used: set[int] = set()

@@ -147,6 +147,8 @@ class OutcomeSimulator:
         workforce: Workforce,
         rng: np.random.Generator,
         divergence: bool = True,
+        family_prefix: str = "F",
+        child_prefix: str = "C",
     ) -> None:
         """`divergence=False` generates the counterfactual: the same families, schedules and random
         numbers, without the planted safety divergence (used to measure its true effect)."""
@@ -158,6 +160,8 @@ class OutcomeSimulator:
         self.sittings: list[Sitting] = []
         self.div_start = plan.divergence_start
         self.divergence = divergence
+        self.family_prefix = family_prefix
+        self.child_prefix = child_prefix
         # Family Star follow-up bookkeeping (families with a follow-up due, and those who missed one),
         # known only to the simulator: the extract cannot tell a missed review from a late one.
         self.star_due = 0
@@ -429,7 +433,7 @@ class OutcomeSimulator:
             if not np.isnat(closure) and closure < w_start:
                 continue
             child = str(child_ids[i])
-            fid = family_of.setdefault(child, f"F{len(family_of) + 1:06d}")
+            fid = family_of.setdefault(child, f"{self.family_prefix}{len(family_of) + 1:06d}")
             family = Family(
                 family_id=fid,
                 child_id=child,
@@ -499,8 +503,8 @@ class OutcomeSimulator:
                 dob = to_np(start) - np.timedelta64(int(age * 365.25), "D")
                 needs_child = age >= 7
                 family = Family(
-                    family_id=f"F{fid:06d}",
-                    child_id=f"C{cid:07d}" if needs_child else None,
+                    family_id=f"{self.family_prefix}{fid:06d}",
+                    child_id=f"{self.child_prefix}{cid:07d}" if needs_child else None,
                     loc=li,
                     dob=dob,
                     start=start,

@@ -2,8 +2,8 @@
 
 A scale says how many authorities to simulate, how big each one is, how many reporting years of
 data to write and how much family-outcome data to produce. The generator works one authority at a
-time and appends each authority's rows to the output files, so a future "regional" or "national"
-scale only needs an `authorities` factory yielding many `AuthoritySpec`s: memory stays bounded by
+time and appends each authority's rows to the output files, so the "regional" and "national" scales
+are only `authorities` factories yielding many invented `AuthoritySpec`s: memory stays bounded by
 the largest single authority, not by the whole country.
 """
 
@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
+
+import numpy as np
 
 # The roles a locality can play in the planted changes (see planted.py). Every authority assigns each
 # role to one of its localities; a locality may hold several roles when there are few localities.
@@ -65,6 +68,9 @@ class Scale:
     early_help_per_10k: float = 20.0  # early-help families with outcome readings, per 10k children a year
     statutory_outcome_share: float = 1.0  # scales how many social-care families use outcome tools
     mess_rate: float = 0.0004  # deliberately bad rows per data row, per kind of mess
+    # Realised figures in the ground truth (and the counterfactual family-outcome twin they need).
+    # Worth it for one authority that tests score against; at national scale it would double the work.
+    detailed_truth: bool = True
     description: str = ""
     notes: dict[str, str] = field(default_factory=dict)
 
@@ -98,6 +104,45 @@ def _northwold_tiny(seed: int) -> Iterator[AuthoritySpec]:
     )
 
 
+# Word parts for invented authority names: no real place is meant.
+_NAME_STARTS = ("Ash", "Bram", "Calder", "Dun", "Elm", "Fen", "Gran", "Hol", "Ivy", "Kel", "Lark", "Mar",
+                "Nor", "Oak", "Pen", "Quarr", "Rid", "Stan", "Thorn", "Wil")
+_NAME_ENDS = ("bury", "combe", "dale", "field", "ford", "ham", "hurst", "ley", "mere", "minster", "mouth",
+              "stead", "ton", "wick")
+_DIRECTIONS = ("North", "South", "East", "West", "Central", "Valley", "Coast", "Rural")
+
+
+def invented_authorities(seed: int, count: int, children: int) -> Iterator[AuthoritySpec]:
+    """`count` fictional authorities with codes 001.. (no real DfE code is below 201) whose children
+    add up to about `children`: sizes spread like English authorities' (a few large counties, many
+    mid-sized boroughs), 3 to 6 localities each. Deterministic for the seed."""
+    rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(count, 153_001)))
+    sizes = rng.lognormal(0.0, 0.55, size=count)
+    sizes = np.maximum(np.round(sizes / sizes.sum() * children), 6_000).astype(np.int64)
+    names = [a + b for a in _NAME_STARTS for b in _NAME_ENDS]
+    picked = rng.permutation(len(names))[:count]
+    for i in range(count):
+        la_code = f"{i + 1:03d}"
+        la_name = names[int(picked[i])]
+        n_loc = int(rng.integers(3, 7))
+        shares = rng.dirichlet(np.full(n_loc, 6.0))
+        need = rng.lognormal(0.0, 0.2, size=n_loc)
+        localities = tuple(
+            LocalitySpec(
+                code=f"L{la_code}{direction[0]}{k}",
+                name=f"{la_name} {direction}",
+                children=int(round(sizes[i] * shares[k])),
+                growth=float(rng.uniform(0.0, 0.008)),
+                need=float(need[k] / need.mean()),
+                diversity=float(rng.uniform(0.05, 0.9)),
+            )
+            for k, direction in enumerate(_DIRECTIONS[:n_loc])
+        )
+        holders = rng.integers(0, n_loc, size=len(ROLES))
+        yield AuthoritySpec(la_code=la_code, la_name=la_name, localities=localities,
+                            roles={role: localities[int(h)].code for role, h in zip(ROLES, holders, strict=True)})
+
+
 SCALES: dict[str, Scale] = {
     "sample": Scale(
         name="sample",
@@ -114,6 +159,21 @@ SCALES: dict[str, Scale] = {
         description="Northwold with 2 localities and ~8,000 children, 3 reporting years plus part "
         "year: fast, for tests.",
     ),
-    # "regional" and "national" would add factories yielding many authorities (invented names and
-    # codes from the seed); the writer already streams one authority at a time.
+    "regional": Scale(
+        name="regional",
+        authorities=partial(invented_authorities, count=30, children=2_400_000),
+        window_years=8,
+        detailed_truth=False,
+        description="30 invented authorities (codes 001-030, about 2.4 million children, like a large "
+        "English region), 8 reporting years plus the part year to end_date: about 1.3 million referrals.",
+    ),
+    "national": Scale(
+        name="national",
+        authorities=partial(invented_authorities, count=153, children=12_100_000),
+        window_years=8,
+        detailed_truth=False,
+        description="153 invented authorities (codes 001-153, about 12.1 million children, England's "
+        "size), 8 reporting years plus the part year and the year of look-back: about ten years and "
+        "6.5 million referrals.",
+    ),
 }

@@ -90,8 +90,11 @@ def _suffix(code: str) -> str:
 
 
 def spend_frame(
-    authority: AuthoritySpec, window: Window, plan: Plan, rng: np.random.Generator
+    authority: AuthoritySpec, window: Window, plan: Plan, rng: np.random.Generator, many: bool = False
 ) -> pl.DataFrame:
+    """The spend.csv rows; with several authorities pooled, cost centres start with the 3-digit code
+    so that each authority's ledger lines stay distinct."""
+    la = authority.la_code if many else ""
     rows: dict[str, list[str | None]] = {k: [] for k in COLUMNS}
     total_children = authority.children
     for month in month_starts(window.start, window.end):
@@ -111,7 +114,7 @@ def spend_frame(
                 if line.family_support:
                     amount *= plan.family_support_multiplier(loc_index, month)
                 rows["period_month"].append(month.isoformat())
-                rows["cost_centre"].append(f"{line.prefix}{suffix}")
+                rows["cost_centre"].append(f"{la}{line.prefix}{suffix}")
                 rows["locality"].append(
                     authority.localities[loc_index].code if loc_index is not None else None
                 )

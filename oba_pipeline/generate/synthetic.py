@@ -7,13 +7,16 @@ rows are deliberately bad, and the realised headline rates.
 
 Same seed and scale give byte-identical files. Randomness comes from numpy Generators seeded from
 one SeedSequence per authority and component, so changing one simulator does not shift the random
-numbers another one sees. Authorities are simulated and appended one at a time, which keeps memory
-bounded for future multi-authority scales.
+numbers another one sees. Authorities are simulated one at a time (by `workers` processes at the
+regional and national scales) and appended to the files in code order, so memory stays bounded by a
+few authorities and the files do not depend on how many processes made them.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -77,7 +80,8 @@ class _CsvWriter:
 @dataclass
 class _AuthorityResult:
     ground_truth: dict[str, object]
-    bad_rows: list[dict[str, object]]
+    frames: dict[str, pl.DataFrame]  # source -> rows as written, spoiled rows included
+    spoiled: dict[str, list[dict]]  # source -> the spoiled rows, by 0-based position in the frame
 
 
 def _id_prefixes(authority: AuthoritySpec, many: bool) -> dict[str, str]:
@@ -93,12 +97,7 @@ def _id_prefixes(authority: AuthoritySpec, many: bool) -> dict[str, str]:
 
 
 def _simulate_authority(
-    authority: AuthoritySpec,
-    scale: Scale,
-    window: Window,
-    seed: int,
-    many: bool,
-    writers: dict[str, _CsvWriter],
+    authority: AuthoritySpec, scale: Scale, window: Window, seed: int, many: bool
 ) -> _AuthorityResult:
     root = np.random.SeedSequence(entropy=seed, spawn_key=(int(authority.la_code),))
     seq_pop, seq_ref, seq_work, seq_spend, seq_out, seq_mess = root.spawn(6)
@@ -122,15 +121,16 @@ def _simulate_authority(
     ref_frame = referrals.referral_frame(extract, authority, window, child_ids, prefixes["referral"])
 
     staff = workforce.simulate_workforce(authority, window, plan, rng_work, prefixes["worker"])
-    ledger = spend.spend_frame(authority, window, plan, rng_spend)
+    ledger = spend.spend_frame(authority, window, plan, rng_spend, many)
 
     # Family outcomes, and a counterfactual twin without the safety divergence: both consume the same
     # random numbers, so comparing them gives the planted effect on exactly these families.
     out_frames = {}
     sims = {}
-    for divergence in (True, False):
+    for divergence in (True, False) if scale.detailed_truth else (True,):
         sim = outcomes.OutcomeSimulator(
-            authority, window, plan, staff, np.random.default_rng(seq_out), divergence=divergence
+            authority, window, plan, staff, np.random.default_rng(seq_out), divergence=divergence,
+            family_prefix=prefixes["family"], child_prefix=prefixes["child"],
         )
         n_families = sim.statutory(extract, child_ids, scale)
         sim.early_help(pop_years, pop, scale, first_family=n_families + 1, first_child=9_000_001)
@@ -138,7 +138,43 @@ def _simulate_authority(
         sims[divergence] = sim
     family_frame = out_frames[True]
 
-    # Ground truth for this authority, from the clean frames.
+    frames = {
+        "referrals": ref_frame,
+        "caseloads": staff.frame,
+        "spend": ledger,
+        "family_outcomes": family_frame,
+        "population": pop_frame,
+    }
+    detail = _detailed_truth(authority, window, plan, hols, frames, out_frames, sims) if scale.detailed_truth else {}
+
+    # Spoil a few rows; they are numbered as they sit in the files when the authority is written.
+    written_frames: dict[str, pl.DataFrame] = {}
+    spoiled_rows: dict[str, list[dict]] = {}
+    for source, frame in frames.items():
+        written_frames[source], spoiled_rows[source] = mess.spoil(frame, source, scale.mess_rate, rng_mess)
+    truth: dict[str, object] = {
+        "la_code": authority.la_code,
+        "la_name": authority.la_name,
+        "localities": [{"code": loc.code, "name": loc.name} for loc in authority.localities],
+        "roles": dict(authority.roles),
+        "rows": {source: frame.height for source, frame in written_frames.items()},
+        **detail,
+    }
+    return _AuthorityResult(truth, written_frames, spoiled_rows)
+
+
+def _detailed_truth(
+    authority: AuthoritySpec,
+    window: Window,
+    plan: Plan,
+    hols: np.ndarray,
+    frames: dict[str, pl.DataFrame],
+    out_frames: dict[bool, pl.DataFrame],
+    sims: dict[bool, outcomes.OutcomeSimulator],
+) -> dict[str, object]:
+    """What was planted, with the realised figures and the counterfactual effect on families."""
+    ref_frame, pop_frame, family_frame = frames["referrals"], frames["population"], frames["family_outcomes"]
+    staff_frame, ledger = frames["caseloads"], frames["spend"]
     loc_codes = [loc.code for loc in authority.localities]
     typed_refs = summary.referral_table(ref_frame, hols)
     div_code = loc_codes[plan.loc_divergence]
@@ -152,7 +188,7 @@ def _simulate_authority(
         changes,
         typed_refs,
         pop_frame,
-        staff.frame,
+        staff_frame,
         ledger,
         family_frame,
         window,
@@ -167,55 +203,55 @@ def _simulate_authority(
                 "with_change_pct": round(with_div, 1),
                 "without_change_pct": round(without_div, 1),
             }
-    headline = summary.headline(typed_refs, pop_frame, staff.frame, ledger, family_frame, window)
+    headline = summary.headline(typed_refs, pop_frame, staff_frame, ledger, family_frame, window)
     actual = sims[True]
     headline["family_star_families_missing_a_follow_up_pct"] = round(
         100 * actual.star_missed / max(1, actual.star_due), 1
     )
 
-    # Spoil a few rows, write, and number the bad rows as they sit in the files.
-    bad_rows: list[dict[str, object]] = []
-    frames = {
-        "referrals": ref_frame,
-        "caseloads": staff.frame,
-        "spend": ledger,
-        "family_outcomes": family_frame,
-        "population": pop_frame,
-    }
-    counts: dict[str, int] = {}
-    for source, frame in frames.items():
-        spoiled, records = mess.spoil(frame, source, scale.mess_rate, rng_mess)
-        first_row = writers[source].append(spoiled)
-        counts[source] = spoiled.height
-        for rec in records:
-            entry: dict[str, object] = {
-                "file": FILES[source],
-                "row": first_row + int(rec["index"]),
-                "kind": rec["kind"],
-                "column": rec["column"],
-            }
-            if rec.get("value") is not None:
-                entry["value"] = rec["value"]
-            if rec.get("was") is not None:
-                entry["was"] = rec["was"]
-            if "duplicate_of_index" in rec:
-                entry["duplicate_of_row"] = first_row + int(rec["duplicate_of_index"])
-            entry["note"] = rec["note"]
-            bad_rows.append(entry)
-
-    truth: dict[str, object] = {
-        "la_code": authority.la_code,
-        "la_name": authority.la_name,
-        "localities": [{"code": loc.code, "name": loc.name} for loc in authority.localities],
-        "roles": dict(authority.roles),
-        "rows": counts,
+    return {
         "planted_changes": changes,
         "knock_on_effects": plan.knock_on(),
         "family_vs_service": plan.family_vs_service(),
         "planted_non_changes": plan.non_changes(),
         "realised_headline_rates": headline,
     }
-    return _AuthorityResult(truth, bad_rows)
+
+
+def _bad_row_entries(source: str, first_row: int, records: list[dict]) -> list[dict[str, object]]:
+    """The ground truth's account of one authority's spoiled rows, numbered as they sit in the file."""
+    entries = []
+    for rec in records:
+        entry: dict[str, object] = {
+            "file": FILES[source],
+            "row": first_row + int(rec["index"]),
+            "kind": rec["kind"],
+            "column": rec["column"],
+        }
+        if rec.get("value") is not None:
+            entry["value"] = rec["value"]
+        if rec.get("was") is not None:
+            entry["was"] = rec["was"]
+        if "duplicate_of_index" in rec:
+            entry["duplicate_of_row"] = first_row + int(rec["duplicate_of_index"])
+        entry["note"] = rec["note"]
+        entries.append(entry)
+    return entries
+
+
+def _simulated(
+    authorities: list[AuthoritySpec], scale: Scale, window: Window, seed: int, workers: int
+) -> Iterator[_AuthorityResult]:
+    """Each authority's rows, in code order; with several workers, simulated in parallel processes."""
+    many = len(authorities) > 1
+    if workers <= 1 or not many:
+        for authority in authorities:
+            yield _simulate_authority(authority, scale, window, seed, many)
+        return
+    n = len(authorities)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        # map keeps the order; results wait only while the writer is behind, which it rarely is.
+        yield from pool.map(_simulate_authority, authorities, [scale] * n, [window] * n, [seed] * n, [many] * n)
 
 
 def _resolve_scale(scale: str | Scale) -> Scale:
@@ -228,11 +264,17 @@ def _resolve_scale(scale: str | Scale) -> Scale:
 
 
 def generate(
-    out_dir: Path, *, seed: int = 42, scale: str | Scale = "sample", end_date: date | None = None
+    out_dir: Path,
+    *,
+    seed: int = 42,
+    scale: str | Scale = "sample",
+    end_date: date | None = None,
+    workers: int = 1,
 ) -> Path:
     """Write the synthetic extracts into `out_dir` and return the path of ground_truth.yaml.
 
-    Deterministic: the same seed, scale and end date give byte-identical files.
+    Deterministic: the same seed, scale and end date give byte-identical files, whatever `workers`
+    (processes simulating authorities side by side at multi-authority scales).
     """
     chosen = _resolve_scale(scale)
     end = end_date or DEFAULT_END_DATE
@@ -241,25 +283,26 @@ def generate(
     out.mkdir(parents=True, exist_ok=True)
 
     authorities = list(chosen.authorities(seed))
-    many = len(authorities) > 1
     writers = {source: _CsvWriter(out / name, COLUMNS[source]) for source, name in FILES.items()}
-    results = []
+    truths: list[dict[str, object]] = []
+    bad_rows: list[dict[str, object]] = []
     try:
-        for authority in authorities:
-            results.append(_simulate_authority(authority, chosen, window, seed, many, writers))
+        for result in _simulated(authorities, chosen, window, seed, workers):
+            for source, frame in result.frames.items():
+                first_row = writers[source].append(frame)
+                bad_rows.extend(_bad_row_entries(source, first_row, result.spoiled[source]))
+            truths.append(result.ground_truth)
     finally:
         for writer in writers.values():
             writer.close()
 
     files = {}
     for source, name in FILES.items():
-        data = (out / name).read_bytes()
         files[name] = {
             "source": source,
             "data_rows": writers[source].rows,
-            "sha256": hashlib.sha256(data).hexdigest(),
+            "sha256": _sha256(out / name),
         }
-    bad_rows = [row for r in results for row in r.bad_rows]
     truth = {
         "generator": {
             "module": "oba_pipeline.generate",
@@ -279,13 +322,21 @@ def generate(
             "simulation_start": window.sim_start.isoformat(),
         },
         "files": files,
-        "authorities": [r.ground_truth for r in results],
+        "authorities": truths,
         "bad_rows": bad_rows,
         "bad_row_counts": _count_bad(bad_rows, files),
     }
     path = out / GROUND_TRUTH
     path.write_text(yaml.safe_dump(truth, sort_keys=False, allow_unicode=True, width=110), encoding="utf-8")
     return path
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _count_bad(bad_rows: list[dict[str, object]], files: dict[str, dict[str, object]]) -> dict[str, object]:

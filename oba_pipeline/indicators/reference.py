@@ -22,6 +22,9 @@ SOURCE_DATES = {
 # A month counts as covered once its volume reaches this share of the typical (median) month:
 # extracts often carry a thin tail of older, still-open records before their real start.
 COVERAGE_THRESHOLD = 0.5
+# When the extracts pool several authorities (a regional alliance, or national analysis), the top area
+# is the pool: every locality of every authority sums to it.
+POOLED_CODE = "ALL"
 
 
 def periods_frame(first_month: date, last_month: date) -> pl.DataFrame:
@@ -50,14 +53,19 @@ def periods_frame(first_month: date, last_month: date) -> pl.DataFrame:
     ).select("period_type", "period_start", "period_end", "period_label", "population_year")
 
 
+def top_area(population: pl.DataFrame) -> tuple[str, str]:
+    """The code and name of the top area: the authority, or the pool when several authorities are pooled."""
+    authorities = population.select("la_code", "la_name").unique().sort("la_code")
+    if authorities.height == 1:
+        code, name = authorities.row(0)
+        return str(code), str(name)
+    return POOLED_CODE, f"All {authorities.height} authorities pooled"
+
+
 def areas_frame(population: pl.DataFrame) -> pl.DataFrame:
-    """The authority and each of its localities, from the population reference file."""
+    """The authority (or the pool of authorities) and each locality, from the population reference file."""
     latest = population.sort("mid_year").group_by("locality", maintain_order=True).last()
-    authority = latest.select("la_code", "la_name").unique()
-    if authority.height != 1:
-        codes = ", ".join(authority.get_column("la_code").to_list())
-        raise ValueError(f"the population file names more than one authority ({codes}); one partnership per home")
-    la_code, la_name = authority.row(0)
+    la_code, la_name = top_area(latest)
     localities = latest.sort("locality").select(
         area_code=pl.col("locality"), area_name=pl.col("locality_name"), area_type=pl.lit("locality"),
         parent_code=pl.lit(la_code))
@@ -75,7 +83,7 @@ def area_population(population: pl.DataFrame, last_year: int) -> pl.DataFrame:
     """
     per_locality = population.select(area_code=pl.col("locality"), mid_year="mid_year",
                                      children_0_17="children_0_17")
-    la_code = population.get_column("la_code").first()
+    la_code, _ = top_area(population)
     authority = per_locality.group_by("mid_year").agg(pl.col("children_0_17").sum()).with_columns(
         area_code=pl.lit(la_code))
     known = pl.concat([per_locality, authority.select(per_locality.columns)])
