@@ -43,6 +43,9 @@ def create_app(home: Home, *, auth: bool = True) -> dash.Dash:
     # Callbacks find the home through the app that runs them (see current_home), not a global.
     app.server.config[HOME_KEY] = home
     app.layout = shell
+    from dashboards import downloads  # imported here: downloads imports this module (current_home)
+
+    downloads.install(app)
     from dashboards import reports
 
     reports.install(app, home)

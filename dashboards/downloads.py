@@ -18,8 +18,9 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+import dash
 import polars as pl
-from dash import ALL, Input, Output, callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, ctx, dcc, html, no_update
 
 from dashboards import data
 from dashboards.app import current_home
@@ -99,9 +100,15 @@ def download_payload(home: Home, name: str, fmt: str, args: str) -> dict[str, An
     return dcc.send_bytes(frame_bytes(frame, fmt, sheet=name), filename)
 
 
-@callback(Output(DOWNLOAD_ID, "data"), Output(MESSAGE_ID, "children"),
-          Input({"type": BUTTON_TYPE, "table": ALL, "format": ALL, "args": ALL}, "n_clicks"),
-          prevent_initial_call=True)
+def install(app: dash.Dash) -> None:
+    """Register the download callback on one app. It is not a module-level `dash.callback`: this module is
+    imported once per process, and Dash hands such callbacks only to the first app that starts, so a second
+    app in the same process (tests, or several homes served at once) would have buttons that do nothing."""
+    app.callback(Output(DOWNLOAD_ID, "data"), Output(MESSAGE_ID, "children"),
+                 Input({"type": BUTTON_TYPE, "table": ALL, "format": ALL, "args": ALL}, "n_clicks"),
+                 prevent_initial_call=True)(_download)
+
+
 def _download(_clicks: list[int | None]) -> tuple[Any, Any]:
     pressed = ctx.triggered[0]["value"] if ctx.triggered else None
     chosen = ctx.triggered_id
