@@ -1,7 +1,7 @@
 """The scale benchmark: refresh time and memory from sample to national, the dashboard under load, and pandas.
 
     .venv/bin/python -m oba_pipeline.perf.bench [--scales sample,regional,national] [--work DIR]
-        [--users 20] [--rounds 5] [--dashboard-scale SCALE] [--out perf/results]
+        [--users 20] [--rounds 5] [--dashboard-scale SCALE] [--out oba_pipeline/perf/results/results]
 
 For each scale it writes synthetic extracts (kept in --work and reused by the next run), copies the real
 published DfE files of `sample_data/published/` beside them, and then, each step in its own process so
@@ -594,7 +594,7 @@ def main(argv: list[str] | None = None) -> None:
         "--dashboard-scale", default="", help="the scale whose dashboard is loaded (default: the largest)"
     )
     parser.add_argument("--no-dashboard", action="store_true")
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "perf" / "results")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "oba_pipeline" / "perf" / "results" / "results")
     args = parser.parse_args(argv)
     scales = [s.strip() for s in args.scales.split(",") if s.strip()]
 
