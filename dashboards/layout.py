@@ -9,6 +9,9 @@ from typing import Any
 import dash
 from dash import dcc, html
 
+from dashboards.figures import polarity_text
+from oba_pipeline.catalogue.catalogue import QUADRANTS
+
 OGL_LINE = "Contains public sector information licensed under the Open Government Licence v3.0."
 OGL_URL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
 
@@ -137,3 +140,29 @@ def _day(value: Any) -> str:
     except ValueError:
         return "a date not recorded"
     return f"{day:%-d %B %Y}"
+
+
+KIND_TEXT = {"population_indicator": "Population indicator", "performance_measure": "Performance measure"}
+
+
+def about_items(meta: Mapping[str, Any], *, breakdowns: bool = False) -> list[Any]:
+    """A catalogue entry in plain words, as the terms and details of an html.Dl: what it measures, which way
+    is better, its kind, result or service, unit, numerator, denominator, source (and its breakdowns)."""
+    facts = [
+        ("What it measures", meta.get("definition")),
+        ("Which way is better", polarity_text(str(meta.get("polarity"))).capitalize()),
+        ("Kind", KIND_TEXT.get(str(meta.get("oba_kind")), str(meta.get("oba_kind")))
+         + (f": {QUADRANTS.get(meta['quadrant'], meta['quadrant'])}" if meta.get("quadrant") else "")),
+        ("Result" if meta.get("result") else "Service", meta.get("result") or meta.get("service")),
+        ("Unit", meta.get("unit_label")),
+        ("Numerator", meta.get("numerator")),
+        ("Denominator", meta.get("denominator")),
+        ("Source", meta.get("source")),
+    ]
+    if breakdowns:
+        facts.append(("Broken down by", meta.get("disaggregations")))
+    items: list[Any] = []
+    for term, detail in facts:
+        if detail:
+            items += [html.Dt(term), html.Dd(str(detail))]
+    return items

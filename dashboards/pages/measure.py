@@ -17,16 +17,14 @@ from dash import Input, Output, callback, dcc, html
 from dashboards import data, downloads
 from dashboards.app import current_home
 from dashboards.auth import audit
-from dashboards.figures import format_value, polarity_text
-from dashboards.layout import aria
+from dashboards.figures import format_value
+from dashboards.layout import about_items, aria
 from dashboards.measure_figures import Curve, choose_forecast, curve_rows, measure_figure, scenario_series
-from oba_pipeline.catalogue.catalogue import QUADRANTS
 from oba_pipeline.catalogue.codes import code_label
 from oba_pipeline.config import Home
 
 dash.register_page(__name__, path="/measure", name="A measure", title="A measure - OBA toolkit", order=5)
 
-KIND_TEXT = {"population_indicator": "Population indicator", "performance_measure": "Performance measure"}
 DIMENSIONS = {"locality": "Locality", "age_band": "Age band", "sex": "Sex", "ethnicity": "Ethnicity",
               "referral_source": "Referral source", "category_of_plan": "Category of plan",
               "episode_type": "Episode type", "instrument": "Instrument", "s251_line": "Section 251 line",
@@ -178,25 +176,6 @@ def measure_body(home: Home, indicator_id: str | None, area_code: str | None, pe
                         href=measure_href(indicator_id, area_code, period_type, "/session"),
                         id="measure-session-link"), className="oba-lede"),
     ]
-
-
-def about_items(meta: dict[str, Any]) -> list[Any]:
-    facts = [
-        ("What it measures", meta.get("definition")),
-        ("Which way is better", polarity_text(str(meta.get("polarity"))).capitalize()),
-        ("Kind", KIND_TEXT.get(str(meta.get("oba_kind")), str(meta.get("oba_kind")))
-         + (f": {QUADRANTS.get(meta['quadrant'], meta['quadrant'])}" if meta.get("quadrant") else "")),
-        ("Result" if meta.get("result") else "Service", meta.get("result") or meta.get("service")),
-        ("Unit", meta.get("unit_label")),
-        ("Numerator", meta.get("numerator")),
-        ("Denominator", meta.get("denominator")),
-        ("Source", meta.get("source")),
-    ]
-    items: list[Any] = []
-    for term, detail in facts:
-        if detail:
-            items += [html.Dt(term), html.Dd(str(detail))]
-    return items
 
 
 def chosen_verdict(verdicts: Sequence[dict[str, Any]], cycle_id: int | None = None) -> dict[str, Any] | None:

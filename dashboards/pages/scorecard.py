@@ -23,11 +23,10 @@ from dashboards.auth import audit
 from dashboards.figures import (
     format_value,
     history_figure,
-    polarity_text,
     sparkline_figure,
     status_explanation,
 )
-from dashboards.layout import aria
+from dashboards.layout import KIND_TEXT, about_items, aria
 from oba_pipeline.catalogue.catalogue import QUADRANTS
 from oba_pipeline.config import Home
 
@@ -35,7 +34,6 @@ dash.register_page(__name__, path="/", name="Scorecard", title="Scorecard - OBA 
 
 log = logging.getLogger(__name__)
 
-KIND_TEXT = {"population_indicator": "Population indicator", "performance_measure": "Performance measure"}
 ARROWS = {"up": "↑", "down": "↓", "flat": "→"}
 DIRECTION_TEXT = {"up": "Up", "down": "Down", "flat": "Level"}
 PERIOD_NOUN = {"month": ("month", "months"), "reporting_year": ("year", "years")}
@@ -396,7 +394,7 @@ def detail_panel(home: Home, indicator_id: str | None, area_code: str | None,
     period_words = data.PERIOD_TYPE_PHRASES.get(period_type, period_type)
     heading = html.H2(meta["name"], id="scorecard-detail-heading", tabIndex="-1")
     context = html.P(f"{area_name}, {period_words} figures.", className="oba-lede")
-    about = html.Dl(_about_items(meta), className="oba-facts oba-about", id="scorecard-detail-about")
+    about = html.Dl(about_items(meta, breakdowns=True), className="oba-facts oba-about", id="scorecard-detail-about")
     if points.is_empty():
         return [heading, context, html.P(f"There are no {period_words} figures for this measure in "
                                          f"{area_name}."), about]
@@ -415,26 +413,6 @@ def detail_panel(home: Home, indicator_id: str | None, area_code: str | None,
         downloads.download_buttons("history", f"the figures behind the chart of {meta['name']}",
                                    indicator_id=indicator_id, area_code=area_code, period_type=period_type),
     ]
-
-
-def _about_items(meta: dict[str, Any]) -> list[Any]:
-    facts = [
-        ("What it measures", meta.get("definition")),
-        ("Which way is better", polarity_text(str(meta.get("polarity"))).capitalize()),
-        ("Kind", KIND_TEXT.get(str(meta.get("oba_kind")), str(meta.get("oba_kind")))
-         + (f": {QUADRANTS.get(meta['quadrant'], meta['quadrant'])}" if meta.get("quadrant") else "")),
-        ("Result" if meta.get("result") else "Service", meta.get("result") or meta.get("service")),
-        ("Unit", meta.get("unit_label")),
-        ("Numerator", meta.get("numerator")),
-        ("Denominator", meta.get("denominator")),
-        ("Source", meta.get("source")),
-        ("Broken down by", meta.get("disaggregations")),
-    ]
-    items: list[Any] = []
-    for term, detail in facts:
-        if detail:
-            items += [html.Dt(term), html.Dd(str(detail))]
-    return items
 
 
 def history_table(records: Sequence[dict[str, Any]], meta: dict[str, Any]) -> html.Table:
