@@ -6,7 +6,6 @@ verdict; and the story behind the curve. Opened from the scorecard as /measure?i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -73,26 +72,9 @@ def page_content(home: Home, indicator_id: str | None, area_code: str | None, pe
         html.H1("A measure and its curve"),
         html.P("How one measure is doing in one area: its history, where it goes if nothing changes, the "
                "target, how it compares, and the story behind it.", className="oba-lede"),
-        freshness_line(home),
         measure_controls("measure", entries, area_frame, kinds, chosen_id, chosen_area, chosen_period),
         html.Div(measure_body(home, chosen_id, chosen_area, chosen_period), id="measure-body"),
     ], className="oba-page")
-
-
-def freshness_line(home: Home) -> html.P:
-    """When the figures were published and the date the extracts behind them run to."""
-    info = data.snapshot_info(home) or {}
-    published = str(info.get("published_at") or "")[:10]
-    extracts = str(info.get("extract_date") or "")[:10]
-
-    def day(text: str) -> str:
-        try:
-            return f"{date.fromisoformat(text):%-d %B %Y}"
-        except ValueError:
-            return "not recorded"
-
-    return html.P(f"Figures published {day(published)}, from extracts up to {day(extracts)}.",
-                  className="oba-small", id="measure-freshness")
 
 
 def measure_controls(prefix: str, entries: pl.DataFrame, area_frame: pl.DataFrame, kinds: Sequence[str],

@@ -17,7 +17,7 @@ from dashboards import data
 from dashboards.app import current_home
 from dashboards.auth import audit
 from dashboards.figures import format_value
-from dashboards.pages.measure import build_curve, chosen_verdict, freshness_line
+from dashboards.pages.measure import build_curve, chosen_verdict
 from dashboards.report_cards import MeasureCard, ProgressReport, latest_text, progress_report_html, quarter_of
 from dashboards.report_cards import report_card_html as card_html
 from oba_pipeline.config import Home
@@ -68,7 +68,6 @@ def page_content(home: Home) -> html.Div:
                "the story behind the curves, partners, what works and the action plan. The progress report says what "
                "moved in a quarter. Both download as a web page that prints on A4 and opens offline.",
                className="oba-lede"),
-        freshness_line(home),
         html.Div([
             html.Div([html.Label("Area", htmlFor="report-area", className="oba-label"),
                       dcc.Dropdown(id="report-area", value=str(area_frame.get_column("area_code")[0]), clearable=False,

@@ -28,7 +28,6 @@ from dashboards.pages.measure import (
     build_curve,
     choices,
     curve_section,
-    freshness_line,
     measure_controls,
     story_section,
     verdict_panel,
@@ -87,7 +86,6 @@ def page_content(home: Home, indicator_id: str | None, area_code: str | None, pe
         html.P("A partnership's meeting about one curve, in the six steps of Outcomes-Based Accountability. "
                "What you record here is kept between meetings; at the next one, the curve shows when each action "
                "started and whether the curve turned after it.", className="oba-lede"),
-        freshness_line(home),
         measure_controls("session", entries, area_frame, kinds, chosen_id, chosen_area, chosen_period),
     ]
     if not data.may_read_sessions(chosen_area):
