@@ -152,22 +152,38 @@ def _data_rows(path: Path) -> int:
 
 
 def refresh(home: Path, extracts: Path) -> Measured:
-    measured = run_measured(oba("--home", str(home), "refresh", "--input", str(extracts)), environment(home))
-    if measured.returncode:
-        raise RuntimeError(f"the refresh on {extracts} failed:\n{measured.output[-4000:]}")
-    return measured
+    return run_measured(oba("--home", str(home), "refresh", "--input", str(extracts)), environment(home))
+
+
+def failure(measured: Measured) -> str:
+    """Why a measured step did not finish, in a line: killed (and by what), or its last words."""
+    if measured.returncode < 0:
+        signal_name = {9: "SIGKILL, most likely the kernel's out-of-memory killer", 15: "SIGTERM"}.get(
+            -measured.returncode, f"signal {-measured.returncode}")
+        return (f"killed by {signal_name} after {measured.seconds:.0f} s at {measured.peak_mb / 1024:.1f} GB")
+    tail = [line for line in measured.output.strip().splitlines() if line.strip()][-3:]
+    return f"exit {measured.returncode} after {measured.seconds:.0f} s: " + " / ".join(tail)[-600:]
 
 
 def step_seconds(home: Path) -> dict[str, float]:
-    """Seconds each step of the latest run took, from the Dagster event log under the home."""
+    """Seconds each step of the latest run took, from the Dagster event log under the home. A step that was
+    still running when the run died is listed with the seconds it had run, under "<step> (unfinished)"."""
     import dagster as dg
 
     os.environ["DAGSTER_HOME"] = str(Home(home).dagster_home)
     with dg.DagsterInstance.get() as instance:
-        run = instance.get_runs(limit=1)[0]
-        return {
-            s.step_key: float((s.end_time or 0) - (s.start_time or 0)) for s in instance.get_run_step_stats(run.run_id)
-        }
+        runs = instance.get_runs(limit=1)
+        if not runs:
+            return {}
+        seconds = {}
+        for stats in instance.get_run_step_stats(runs[0].run_id):
+            if stats.start_time is None:
+                continue
+            if stats.end_time is None:
+                seconds[f"{stats.step_key} (unfinished)"] = time.time() - stats.start_time
+            else:
+                seconds[stats.step_key] = float(stats.end_time - stats.start_time)
+        return seconds
 
 
 def pipeline_indicator_seconds(home: Path) -> float:
@@ -216,10 +232,19 @@ def bench_scale(work: Path, scale: str, workers: int, log: Callable[[str], None]
     log(f"[{scale}] full refresh ...")
     full = refresh(home, work / scale / "before")
     result.update(full_refresh_s=full.seconds, full_refresh_peak_mb=full.peak_mb, full_steps=step_seconds(home))
+    if full.returncode:
+        # A scale that does not finish is a result too: recorded with how far it got, and the run goes on.
+        result["full_refresh_failed"] = failure(full)
+        log(f"[{scale}] full refresh FAILED: {result['full_refresh_failed']}")
+        return result
     log(f"[{scale}] full refresh {full.seconds:.1f} s, peak {full.peak_mb:,.0f} MB; one new month ...")
     month = refresh(home, work / scale / "extracts")
     steps = step_seconds(home)
     result.update(new_month_s=month.seconds, new_month_peak_mb=month.peak_mb, new_month_steps=steps)
+    if month.returncode:
+        result["new_month_failed"] = failure(month)
+        log(f"[{scale}] one new month FAILED: {result['new_month_failed']}")
+        return result
     log(f"[{scale}] one new month {month.seconds:.1f} s; pandas yardstick ...")
     yardstick = pandas_yardstick(work / scale / "extracts")
     ours = sum(steps.get(mart, 0.0) for mart in MARTS_USED) + pipeline_indicator_seconds(home)
@@ -484,59 +509,59 @@ def _cpu_name() -> str:
 
 
 def verdicts(scales: list[dict[str, Any]], dashboard: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Each target, the figure measured against it, and whether it was met."""
+    """Each target, the figure measured against it, and whether it was met (a step that did not finish
+    misses its target, with the reason in place of a figure)."""
     out = []
     national = next((s for s in scales if s["scale"] == "national"), None)
     if national:
-        out.append(
-            _verdict("national full refresh", national["full_refresh_s"], "<=", TARGETS["national_refresh_s"], "s")
-        )
-        out.append(
-            _verdict(
-                "national full refresh peak memory",
-                national["full_refresh_peak_mb"] / 1024,
-                "<",
-                TARGETS["national_refresh_gb"],
-                "GB",
-            )
-        )
-        out.append(
-            _verdict(
-                "one new month on the national warehouse", national["new_month_s"], "<=", TARGETS["new_month_s"], "s"
-            )
-        )
+        failed = national.get("full_refresh_failed")
+        out.append(_verdict("national full refresh", national["full_refresh_s"], "<=", TARGETS["national_refresh_s"],
+                            "s", failed))
+        out.append(_verdict("national full refresh peak memory", national["full_refresh_peak_mb"] / 1024, "<",
+                            TARGETS["national_refresh_gb"], "GB", failed))
+        if "new_month_s" in national or failed:
+            out.append(_verdict("one new month on the national warehouse", national.get("new_month_s", 0.0), "<=",
+                                TARGETS["new_month_s"], "s",
+                                national.get("new_month_failed") or (failed and "no national warehouse")))
     if dashboard:
         worst = max(v["p95_ms"] for v in dashboard["per_request"].values())
-        out.append(
-            _verdict(
-                f"dashboard p95, worst request ({dashboard['scale']})", worst, "<", TARGETS["dashboard_p95_ms"], "ms"
-            )
-        )
+        out.append(_verdict(f"dashboard p95, worst request ({dashboard['scale']})", worst, "<",
+                            TARGETS["dashboard_p95_ms"], "ms"))
     for s in scales:
-        out.append(
-            _verdict(
-                f"{s['scale']}: pandas end to end / full refresh",
-                s["ratio_end_to_end"],
-                ">=",
-                TARGETS["pandas_end_to_end_ratio"],
-                "x",
-            )
-        )
-        out.append(
-            _verdict(
-                f"{s['scale']}: pandas indicators / pipeline indicators",
-                s["ratio_indicators"],
-                ">=",
-                TARGETS["pandas_indicators_ratio"],
-                "x",
-            )
-        )
+        if "ratio_end_to_end" not in s:
+            continue
+        out.append(_verdict(f"{s['scale']}: pandas end to end / full refresh", s["ratio_end_to_end"], ">=",
+                            TARGETS["pandas_end_to_end_ratio"], "x"))
+        out.append(_verdict(f"{s['scale']}: pandas indicators / pipeline indicators", s["ratio_indicators"], ">=",
+                            TARGETS["pandas_indicators_ratio"], "x"))
     return out
 
 
-def _verdict(name: str, value: float, op: str, target: float, unit: str) -> dict[str, Any]:
-    met = {"<=": value <= target, "<": value < target, ">=": value >= target}[op]
-    return {"target": name, "measured": round(value, 2), "wanted": f"{op} {target:g} {unit}", "met": met}
+def _verdict(name: str, value: float, op: str, target: float, unit: str, failed: str | None = None) -> dict[str, Any]:
+    met = not failed and {"<=": value <= target, "<": value < target, ">=": value >= target}[op]
+    return {"target": name, "measured": round(value, 2), "wanted": f"{op} {target:g} {unit}", "met": met,
+            "failed": failed or None}
+
+
+def growth(scales: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """How refresh time and memory grew against the data, each scale against the first (the smallest)."""
+    finished = [s for s in scales if not s.get("full_refresh_failed")]
+    if len(finished) < 2:
+        return []
+    first = finished[0]
+    base_rows = sum(first["rows"].values())
+    return [{
+        "scale": s["scale"],
+        "data_x": sum(s["rows"].values()) / base_rows,
+        "time_x": s["full_refresh_s"] / first["full_refresh_s"],
+        "memory_x": s["full_refresh_peak_mb"] / first["full_refresh_peak_mb"],
+        "s_per_million_rows": s["full_refresh_s"] / (sum(s["rows"].values()) / 1e6),
+    } for s in finished]
+
+
+def largest_steps(steps: dict[str, float], count: int = 6) -> str:
+    ordered = sorted(steps.items(), key=lambda kv: -kv[1])[:count]
+    return ", ".join(f"{name} {seconds:.0f} s" for name, seconds in ordered)
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -550,13 +575,34 @@ def markdown(results: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in results["scales"]:
+        head = (f"| {s['scale']} | {s['rows']['referrals']:,} | {sum(s['rows'].values()):,} "
+                f"| {s['extracts_mb']:,.0f} MB ")
+        if s.get("full_refresh_failed"):
+            lines.append(head + f"| did not finish: {s['full_refresh_failed']} | | | | | | |")
+            continue
+        if s.get("new_month_failed"):
+            lines.append(head + f"| {s['full_refresh_s']:.1f} s | {s['full_refresh_peak_mb'] / 1024:.2f} GB "
+                         f"| did not finish: {s['new_month_failed']} | | | | |")
+            continue
         p = s["pandas"]
         lines.append(
-            f"| {s['scale']} | {s['rows']['referrals']:,} | {sum(s['rows'].values()):,} | {s['extracts_mb']:,.0f} MB "
-            f"| {s['full_refresh_s']:.1f} s | {s['full_refresh_peak_mb'] / 1024:.2f} GB | {s['new_month_s']:.1f} s "
+            head + f"| {s['full_refresh_s']:.1f} s | {s['full_refresh_peak_mb'] / 1024:.2f} GB "
+            f"| {s['new_month_s']:.1f} s "
             f"| {p['end_to_end_s']:.1f} s | {s['ratio_end_to_end']:.2f}x | {p['indicators_s']:.2f} s / "
             f"{s['pipeline_indicators_s']:.2f} s | {s['ratio_indicators']:.1f}x |"
         )
+    grown = growth(results["scales"])
+    if grown:
+        lines += ["", f"Growth against the {grown[0]['scale']} scale (cost should grow no faster than the data):", "",
+                  "| scale | data | refresh time | peak memory | seconds per million rows |",
+                  "|---|---:|---:|---:|---:|"]
+        lines += [f"| {g['scale']} | {g['data_x']:.1f}x | {g['time_x']:.1f}x | {g['memory_x']:.1f}x "
+                  f"| {g['s_per_million_rows']:.1f} |" for g in grown]
+    lines += ["", "Where the time goes (largest steps of each refresh, from the Dagster event log):", ""]
+    for s in results["scales"]:
+        lines.append(f"- {s['scale']}, full refresh: {largest_steps(s.get('full_steps', {}))}")
+        if s.get("new_month_steps"):
+            lines.append(f"- {s['scale']}, one new month: {largest_steps(s['new_month_steps'])}")
     d = results.get("dashboard")
     if d:
         lines += [
@@ -571,10 +617,9 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {name} | {v['median_ms']:.0f} ms | {v['p95_ms']:.0f} ms |" for name, v in d["per_request"].items()
         ]
     lines += ["", "| target | measured | wanted | met |", "|---|---:|---|---|"]
-    lines += [
-        f"| {v['target']} | {v['measured']:,} | {v['wanted']} | {'yes' if v['met'] else 'NO'} |"
-        for v in results["verdicts"]
-    ]
+    for v in results["verdicts"]:
+        measured = f"did not finish ({v['failed']})" if v.get("failed") else f"{v['measured']:,}"
+        lines.append(f"| {v['target']} | {measured} | {v['wanted']} | {'yes' if v['met'] else 'NO'} |")
     return "\n".join(lines) + "\n"
 
 
