@@ -7,16 +7,19 @@ seen. Connections are opened read-only and queries bind every value as a paramet
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
 import polars as pl
+from plotly.io.json import to_json_plotly
 
 from oba_pipeline.config import Home
 from oba_pipeline.publish import PUBLIC_DB, SNAPSHOT_DB, current_snapshot, read_manifest
@@ -89,9 +92,11 @@ order by source
 """
 
 
-# Query results kept per open snapshot. A published snapshot never changes, so a result stays right until
-# CURRENT names another snapshot, which opens a new _Snapshot with an empty store.
+# Query results and built page parts kept per open snapshot. A published snapshot never changes, so what was
+# read or built from it stays right until CURRENT names another snapshot, which opens a new _Snapshot with
+# empty stores. Page parts are larger than query results, so fewer are kept.
 RESULTS_PER_SNAPSHOT = 2048
+PARTS_PER_SNAPSHOT = 256
 
 
 class Memo:
@@ -126,6 +131,7 @@ class _Snapshot:
     connection: duckdb.DuckDBPyConnection
     manifest: dict[str, Any]
     results: Memo = field(default_factory=lambda: Memo(RESULTS_PER_SNAPSHOT))
+    parts: Memo = field(default_factory=lambda: Memo(PARTS_PER_SNAPSHOT))
 
 
 class _SnapshotCache:
@@ -233,6 +239,31 @@ def _frame(home: Home, sql: str, params: dict[str, Any], schema: dict[str, Any])
     if viewer is not None and viewer.areas is not None and "area_code" in frame.columns:
         frame = frame.filter(pl.col("area_code").is_in(list(viewer.areas)))
     return frame
+
+
+def per_snapshot(build: Callable[..., Any]) -> Callable[..., Any]:
+    """Keep what a page builder `build(home, *args)` gives, as the plain JSON Dash sends to the browser.
+
+    Kept per live snapshot, per reader's role and areas (a public or area-restricted reader never gets what
+    was built for someone who may see more) and per arguments, which must be hashable. The plain form is
+    what Dash would serialise anyway, and serialising it again is far cheaper than walking components.
+    For callbacks and page layouts only: a builder's side effects (audit records) must stay outside it.
+    """
+
+    @functools.wraps(build)
+    def kept(home: Home, *args: Hashable) -> Any:
+        snapshot = _snapshot(home)
+        if snapshot is None:
+            return build(home, *args)
+        viewer = _viewer()
+        key = (build.__module__, build.__qualname__, None if viewer is None else (viewer.role, viewer.areas), args)
+        value = snapshot.parts.get(key)
+        if value is None:
+            value = json.loads(to_json_plotly(build(home, *args)))
+            snapshot.parts.put(key, value)
+        return value
+
+    return kept
 
 
 def snapshot_info(home: Home) -> dict[str, Any] | None:
