@@ -93,7 +93,7 @@ def default_period(kinds: Sequence[str]) -> str:
 
 def audit_view(home: Home, area_code: str | None, period_type: str | None) -> None:
     """Record that the reader was shown the scorecard of an area they may see (what scorecard_body shows)."""
-    if area_code and period_type and not data.areas(home).filter(pl.col("area_code") == area_code).is_empty():
+    if area_code and period_type and area_code in data.areas(home).get_column("area_code").to_list():
         audit("view", area_code, page="scorecard", period_type=period_type)
 
 
