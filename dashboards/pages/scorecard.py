@@ -493,7 +493,6 @@ _kept_body = data.per_snapshot(scorecard_body)
 _kept_detail = data.per_snapshot(detail_panel)
 
 
-
 @callback(Output("scorecard-body", "children"),
           Input("scorecard-area", "value"), Input("scorecard-period", "value"),
           Input("scorecard-result", "value"), Input("scorecard-service", "value"),
