@@ -7,16 +7,19 @@ seen. Connections are opened read-only and queries bind every value as a paramet
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
 import polars as pl
+from plotly.io.json import to_json_plotly
 
 from oba_pipeline.config import Home
 from oba_pipeline.publish import PUBLIC_DB, SNAPSHOT_DB, current_snapshot, read_manifest
@@ -89,13 +92,46 @@ order by source
 """
 
 
+# Query results and built page parts kept per open snapshot. A published snapshot never changes, so what was
+# read or built from it stays right until CURRENT names another snapshot, which opens a new _Snapshot with
+# empty stores. Page parts are larger than query results, so fewer are kept.
+RESULTS_PER_SNAPSHOT = 2048
+PARTS_PER_SNAPSHOT = 256
+
+
+class Memo:
+    """A bounded, thread-safe store of values, least recently used dropped first."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._values: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable) -> Any:
+        """The value kept under `key`, or None."""
+        with self._lock:
+            value = self._values.get(key)
+            if value is not None:
+                self._values.move_to_end(key)
+            return value
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._values[key] = value
+            self._values.move_to_end(key)
+            while len(self._values) > self._size:
+                self._values.popitem(last=False)
+
+
 @dataclass
 class _Snapshot:
-    """One open read-only connection to one snapshot, with its manifest."""
+    """One open read-only connection to one snapshot, with its manifest and the results read from it."""
 
     folder: Path
     connection: duckdb.DuckDBPyConnection
     manifest: dict[str, Any]
+    results: Memo = field(default_factory=lambda: Memo(RESULTS_PER_SNAPSHOT))
+    parts: Memo = field(default_factory=lambda: Memo(PARTS_PER_SNAPSHOT))
 
 
 class _SnapshotCache:
@@ -143,25 +179,43 @@ def _viewer() -> Any:
     return current_viewer()
 
 
-@contextmanager
-def _cursor(home: Home) -> Iterator[duckdb.DuckDBPyConnection | None]:
+def _snapshot(home: Home) -> _Snapshot | None:
+    """The live snapshot as the current reader may read it: None for nobody signed in or nothing published."""
     viewer = _viewer()
     if viewer is not None and viewer.role == "none":
-        yield None  # nobody signed in: nothing to read
-        return
-    snapshot = _CACHE.get(home, public=viewer is not None and viewer.public)
-    if snapshot is None:
-        yield None
-        return
+        return None
+    return _CACHE.get(home, public=viewer is not None and viewer.public)
+
+
+def _query(snapshot: _Snapshot, sql: str, params: dict[str, Any], schema: dict[str, Any]) -> pl.DataFrame:
+    """The whole result of one query on `snapshot`, read once per snapshot and then kept.
+
+    Kept before any area restriction is applied (that is done per reader in _frame), and per connection,
+    so a public reader's results come from the public database only. Frames are shared between requests:
+    polars operations return new frames, and nothing here changes one in place.
+    """
+    key = (sql, tuple(sorted((name, tuple(value) if isinstance(value, list) else value)
+                             for name, value in params.items())))
+    kept = snapshot.results.get(key)
+    if kept is not None:
+        return kept  # type: ignore[no-any-return]
     cursor = snapshot.connection.cursor()
-    # Replacement scans off (per cursor: a setting at connect time would clash with other read-only
-    # connections to the same file in one process): a table missing from an older snapshot must be a
-    # CatalogException, handled as an empty state, never a Python name of the same name read as a table.
-    cursor.execute("set python_enable_replacements = false")
     try:
-        yield cursor
+        # Replacement scans off (per cursor: a setting at connect time would clash with other read-only
+        # connections to the same file in one process): a table missing from an older snapshot must be a
+        # CatalogException, handled as an empty state, never a Python name of the same name read as a table.
+        cursor.execute("set python_enable_replacements = false")
+        frame = cursor.execute(sql, params).pl()
+    except (duckdb.CatalogException, duckdb.BinderException) as exc:
+        # A snapshot published without this table or column (an earlier pipeline version): show
+        # the empty state for this part of the page rather than failing the whole page.
+        log.warning("published snapshot has no table for this query: %s", exc)
+        frame = pl.DataFrame(schema=schema)
     finally:
         cursor.close()
+    frame = frame.cast({name: dtype for name, dtype in schema.items() if name in frame.columns})
+    snapshot.results.put(key, frame)
+    return frame
 
 
 def _frame(home: Home, sql: str, params: dict[str, Any], schema: dict[str, Any]) -> pl.DataFrame:
@@ -178,27 +232,43 @@ def _frame(home: Home, sql: str, params: dict[str, Any], schema: dict[str, Any])
             log.warning("%s (%s) asked for area(s) %s outside their areas %s: nothing returned",
                         viewer.username, viewer.role, asked, viewer.areas)
             return pl.DataFrame(schema=schema)
-    with _cursor(home) as cursor:
-        if cursor is None:
-            return pl.DataFrame(schema=schema)
-        try:
-            frame = cursor.execute(sql, params).pl()
-        except (duckdb.CatalogException, duckdb.BinderException) as exc:
-            # A snapshot published without this table or column (an earlier pipeline version): show
-            # the empty state for this part of the page rather than failing the whole page.
-            log.warning("published snapshot has no table for this query: %s", exc)
-            return pl.DataFrame(schema=schema)
+    snapshot = _snapshot(home)
+    if snapshot is None:
+        return pl.DataFrame(schema=schema)
+    frame = _query(snapshot, sql, params, schema)
     if viewer is not None and viewer.areas is not None and "area_code" in frame.columns:
         frame = frame.filter(pl.col("area_code").is_in(list(viewer.areas)))
-    return frame.cast({name: dtype for name, dtype in schema.items() if name in frame.columns})
+    return frame
+
+
+def per_snapshot(build: Callable[..., Any]) -> Callable[..., Any]:
+    """Keep what a page builder `build(home, *args)` gives, as the plain JSON Dash sends to the browser.
+
+    Kept per live snapshot, per reader's role and areas (a public or area-restricted reader never gets what
+    was built for someone who may see more) and per arguments, which must be hashable. The plain form is
+    what Dash would serialise anyway, and serialising it again is far cheaper than walking components.
+    For callbacks and page layouts only: a builder's side effects (audit records) must stay outside it.
+    """
+
+    @functools.wraps(build)
+    def kept(home: Home, *args: Hashable) -> Any:
+        snapshot = _snapshot(home)
+        if snapshot is None:
+            return build(home, *args)
+        viewer = _viewer()
+        key = (build.__module__, build.__qualname__, None if viewer is None else (viewer.role, viewer.areas), args)
+        value = snapshot.parts.get(key)
+        if value is None:
+            value = json.loads(to_json_plotly(build(home, *args)))
+            snapshot.parts.put(key, value)
+        return value
+
+    return kept
 
 
 def snapshot_info(home: Home) -> dict[str, Any] | None:
     """The live snapshot's manifest (id, published_at, extract_date, authority, tables), or None."""
-    viewer = _viewer()
-    if viewer is not None and viewer.role == "none":
-        return None
-    snapshot = _CACHE.get(home, public=viewer is not None and viewer.public)
+    snapshot = _snapshot(home)
     if snapshot is None:
         return None
     return {**snapshot.manifest, "folder": str(snapshot.folder)}

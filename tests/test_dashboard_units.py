@@ -449,3 +449,73 @@ def test_command_line_passes_its_arguments_to_serve(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(cli, "serve", lambda home, host, port: seen.update(home=home, host=host, port=port))
     cli.main(["--home", str(tmp_path), "--host", "127.0.0.1", "--port", "8123"])
     assert seen == {"home": Home(tmp_path.resolve()), "host": "127.0.0.1", "port": 8123}
+
+
+# --- What is kept per published snapshot ---------------------------------------------------------------
+
+
+def page_request(path: str) -> dict[str, Any]:
+    """The request the pages router sends when the browser opens `path`."""
+    return {"output": ".._pages_content.children..._pages_store.data..",
+            "outputs": [{"id": "_pages_content", "property": "children"},
+                        {"id": "_pages_store", "property": "data"}],
+            "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
+                       {"id": "_pages_location", "property": "search", "value": ""}],
+            "changedPropIds": ["_pages_location.pathname"], "state": []}
+
+
+def scorecard_request(area_code: str) -> dict[str, Any]:
+    return {"output": "scorecard-body.children", "outputs": {"id": "scorecard-body", "property": "children"},
+            "inputs": [{"id": "scorecard-area", "property": "value", "value": area_code},
+                       {"id": "scorecard-period", "property": "value", "value": "month"},
+                       *SCORECARD_FILTER_INPUTS],
+            "changedPropIds": ["scorecard-area.value"], "state": []}
+
+
+def test_memo_drops_the_least_recently_used_value() -> None:
+    memo = data.Memo(2)
+    memo.put("a", 1)
+    memo.put("b", 2)
+    assert memo.get("a") == 1  # "b" is now the least recently used
+    memo.put("c", 3)
+    assert (memo.get("a"), memo.get("b"), memo.get("c")) == (1, None, 3)
+
+
+def test_kept_pages_are_per_reader_and_per_snapshot(home: Home) -> None:
+    from sqlalchemy import select
+
+    from oba_pipeline.appdb import AuditEvent, make_engine, session_scope
+
+    app = create_app(home)
+    member = signed_in_client(app, home, "member-north")
+    team = signed_in_client(app, home, "data-team")
+
+    def post(client: Any, payload: dict[str, Any]) -> str:
+        response = client.post("/_dash-update-component", json=payload, headers=csrf_header(client))
+        assert response.status_code == 200
+        return json.dumps(response.get_json())
+
+    for client in (member, team):
+        client.get("/")
+    # Built for the data team first: a reader restricted to NT-N still sees nothing of NT-S.
+    assert "Showing Northtown South" in post(team, scorecard_request("NT-S"))
+    refused = post(member, scorecard_request("NT-S"))
+    assert "There are no figures to show for that area." in refused and "Northtown South" not in refused
+    # Built for the restricted reader first: the data team still gets every area in the page's choosers.
+    assert "Northtown South" not in post(member, page_request("/"))
+    assert "Northtown South" in post(team, page_request("/"))
+    # Every view is audited, whether it was built or kept.
+    post(team, scorecard_request("NT-S"))
+    engine = make_engine(home=home)
+    with session_scope(engine) as session:
+        views = [(e.actor, e.target) for e in session.scalars(select(AuditEvent)) if e.action == "view"]
+    engine.dispose()
+    assert views.count(("data-team", "NT-S")) == 2 and ("member-north", "NT-S") not in views
+    # A newly published snapshot is read afresh.
+    tables = sample_tables()
+    tables["indicator_values"] = tables["indicator_values"].with_columns(
+        pl.when(pl.col("area_code") == "NT-S").then(pl.col("value") + 1000).otherwise(pl.col("value")).alias("value"))
+    before = post(team, scorecard_request("NT-S"))
+    publish_tables(home, tables, {"extract_date": "2025-05-31", "authority": {"code": AUTHORITY[0],
+                                                                             "name": AUTHORITY[1]}})
+    assert post(team, scorecard_request("NT-S")) != before

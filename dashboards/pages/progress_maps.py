@@ -35,9 +35,9 @@ dash.register_page(__name__, path="/progress-maps", name="Progress maps", title=
 SET_BY_TEXT = {"OBA_HOME_LA": "set by OBA_HOME_LA", "local extracts": "the authority in the local extracts"}
 
 
-def layout(**_query: str) -> html.Div:
-    """The page as first served: built from the live snapshot at request time."""
-    return page_content(current_home())
+def layout(**_query: str) -> Any:
+    """The page as first served: built from the live snapshot once per snapshot and reader's areas."""
+    return _kept_page(current_home())
 
 
 # --- Builders (plain functions, called by the callbacks and by tests) --------------------------------
@@ -201,8 +201,12 @@ def scatter_points(x_rows: pl.DataFrame, y_rows: pl.DataFrame) -> list[dict[str,
     Input("progress-authority", "value"),
     Input("progress-x-measure", "value"),
 )
-def update(measure_id: str, area_code: str, x_measure_id: str) -> tuple[Any, ...]:
-    home = current_home()
+def update(measure_id: str, area_code: str, x_measure_id: str) -> Any:
+    return _kept_outputs(current_home(), measure_id, area_code, x_measure_id)
+
+
+def page_outputs(home: Home, measure_id: str, area_code: str, x_measure_id: str) -> tuple[Any, ...]:
+    """Every output of the page's main callback: the views and the measure's data-quality findings."""
     views = build_views(home, measure_id, area_code, x_measure_id)
     name = next((r["name"] for r in data.benchmark_measures(home).iter_rows(named=True)
                  if r["measure_id"] == measure_id), measure_id)
@@ -251,8 +255,8 @@ def build_views(home: Home, measure_id: str, area_code: str, x_measure_id: str) 
 
 @callback(Output("progress-downloads", "children"),
           Input("progress-measure", "value"), Input("progress-authority", "value"))
-def _downloads(measure_id: str, area_code: str) -> list[Any]:
-    return download_section(current_home(), measure_id, area_code)
+def _downloads(measure_id: str, area_code: str) -> Any:
+    return _kept_downloads(current_home(), measure_id, area_code)
 
 
 def download_section(home: Home, measure_id: str | None, area_code: str | None) -> list[Any]:
@@ -323,3 +327,9 @@ def authorities_table(rows: list[dict[str, Any]], meta: dict[str, Any], home_cod
     ]) for r in sorted(rows, key=lambda r: (r["rank"] is None, r["rank"] or 0, r["area_name"]))])
     return html.Table([html.Caption(f"{meta['name']}: every authority, {label}"), head, body], className="oba-table",
                       id="progress-authorities-table")
+
+
+# What the page and its callbacks send, built once per live snapshot, reader's areas and choices.
+_kept_page = data.per_snapshot(page_content)
+_kept_outputs = data.per_snapshot(page_outputs)
+_kept_downloads = data.per_snapshot(download_section)

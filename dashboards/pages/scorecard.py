@@ -47,9 +47,14 @@ TTC_VERDICTS = {
 }
 
 
-def layout(**_query: str) -> html.Div:
-    """The page as first served: built from the live snapshot at request time."""
-    return page_content(current_home())
+def layout(**_query: str) -> Any:
+    """The page as first served: built once per live snapshot and reader, the view audited every time."""
+    home = current_home()
+    content = _kept_page(home)
+    area_frame = data.areas(home)
+    if area_frame.height:
+        audit_view(home, str(area_frame.get_column("area_code")[0]), default_period(data.period_types(home)))
+    return content
 
 
 # --- Builders (plain functions, called by the callbacks and by tests) --------------------------------
@@ -63,7 +68,7 @@ def page_content(home: Home) -> html.Div:
     if info is None or area_frame.is_empty():
         return html.Div([html.H1("Scorecard"), empty_state(info is None)], className="oba-page")
     area_code = str(area_frame.get_column("area_code")[0])
-    period_type = DEFAULT_PERIOD_TYPE if DEFAULT_PERIOD_TYPE in kinds else (kinds[0] if kinds else "month")
+    period_type = default_period(kinds)
     return html.Div([
         html.H1("Scorecard"),
         html.P("Every population indicator and performance measure for one area, with its latest "
@@ -79,6 +84,17 @@ def page_content(home: Home) -> html.Div:
                      **aria(label="Measure history")),
         html.Div(scorecard_body(home, area_code, period_type), id="scorecard-body"),
     ], className="oba-page")
+
+
+def default_period(kinds: Sequence[str]) -> str:
+    """The period type the page opens on: months where there are monthly figures."""
+    return DEFAULT_PERIOD_TYPE if DEFAULT_PERIOD_TYPE in kinds else (kinds[0] if kinds else "month")
+
+
+def audit_view(home: Home, area_code: str | None, period_type: str | None) -> None:
+    """Record that the reader was shown the scorecard of an area they may see (what scorecard_body shows)."""
+    if area_code and period_type and area_code in data.areas(home).get_column("area_code").to_list():
+        audit("view", area_code, page="scorecard", period_type=period_type)
 
 
 def empty_state(nothing_published: bool) -> html.Div:
@@ -193,7 +209,6 @@ def scorecard_body(home: Home, area_code: str | None, period_type: str | None, r
     everything = rows.height
     rows = filter_rows(rows, result, service, quadrant)
     area_name = str(area_frame.get_column("area_name")[0])
-    audit("view", area_code, page="scorecard", period_type=period_type)
     sections = scorecard_sections(rows, area_name, period_type, everything)
     sections.insert(1, downloads.download_buttons("scorecard", f"the scorecard for {area_name}",
                                                   area_code=area_code, period_type=period_type))
@@ -472,6 +487,11 @@ def format_day(value: Any) -> str:
 
 # --- Callbacks (thin wrappers) -----------------------------------------------------------------------
 
+# What the page and its callbacks send, built once per live snapshot, reader's areas and choices.
+_kept_page = data.per_snapshot(page_content)
+_kept_body = data.per_snapshot(scorecard_body)
+_kept_detail = data.per_snapshot(detail_panel)
+
 
 @callback(Output("scorecard-body", "children"),
           Input("scorecard-area", "value"), Input("scorecard-period", "value"),
@@ -479,8 +499,11 @@ def format_day(value: Any) -> str:
           Input("scorecard-quadrant", "value"),
           prevent_initial_call=True)
 def _update_scorecard(area_code: str | None, period_type: str | None, result: str | None = EVERY,
-                      service: str | None = EVERY, quadrant: str | None = EVERY) -> list[Any]:
-    return scorecard_body(current_home(), area_code, period_type, result, service, quadrant)
+                      service: str | None = EVERY, quadrant: str | None = EVERY) -> Any:
+    home = current_home()
+    body = _kept_body(home, area_code, period_type, result, service, quadrant)
+    audit_view(home, area_code, period_type)
+    return body
 
 
 @callback(Output("scorecard-selected", "data"),
@@ -498,8 +521,8 @@ def _select_measure(_clicks: list[int | None]) -> Any:
           State("scorecard-focus", "data"),
           prevent_initial_call=True)
 def _update_detail(indicator_id: str | None, area_code: str | None, period_type: str | None,
-                   focus_count: int | None) -> tuple[list[Any], Any]:
-    panel = detail_panel(current_home(), indicator_id, area_code, period_type)
+                   focus_count: int | None) -> tuple[Any, Any]:
+    panel = _kept_detail(current_home(), indicator_id, area_code, period_type)
     # Move focus to the chart only when a measure was chosen, not when the area or period changed.
     focus = (focus_count or 0) + 1 if ctx.triggered_id == "scorecard-selected" and indicator_id else no_update
     return panel, focus

@@ -44,9 +44,9 @@ INSTRUMENT_TEXT = {"signs_of_safety": "Safety scale (0-10)", "sdq": "SDQ total d
                    "swemwbs": "SWEMWBS", "my_star": "My Star", "family_life": "Family life satisfaction"}
 
 
-def layout(**_query: str) -> html.Div:
-    """The page as first served: built from the live snapshot at request time."""
-    return page_content(current_home())
+def layout(**_query: str) -> Any:
+    """The page as first served: built from the live snapshot once per snapshot and reader's areas."""
+    return _kept_page(current_home())
 
 
 # --- Builders (plain functions, called by the callbacks and by tests) --------------------------------
@@ -321,7 +321,11 @@ def method_note() -> html.Details:
     ], className="oba-details", id="what-families-method")
 
 
+_kept_page = data.per_snapshot(page_content)
+_kept_body = data.per_snapshot(page_body)
+
+
 @callback(Output("what-families-body", "children"),
           Input("what-families-area", "value"), Input("what-families-year", "value"))
-def _update_body(area_code: str | None, year: str | None) -> list[Any]:
-    return page_body(current_home(), area_code, year)
+def _update_body(area_code: str | None, year: str | None) -> Any:
+    return _kept_body(current_home(), area_code, year)
