@@ -24,7 +24,7 @@ import polars as pl
 
 from oba_pipeline.catalogue import Catalogue, Indicator
 from oba_pipeline.disclosure import DEFAULT_THRESHOLD
-from oba_pipeline.indicators.engine import _aggregate_sql
+from oba_pipeline.indicators.engine import _aggregate_sql, in_period_sql
 from oba_pipeline.turn_the_curve.forecast import add_months
 
 STORY_SQL = Path(__file__).resolve().parent / "sql" / "story_groups.sql"
@@ -46,14 +46,9 @@ def story_dimensions(indicator: Indicator, columns: set[str]) -> list[str]:
 
 def group_sql(indicator: Indicator, dimension: str) -> str:
     calc = indicator.calculation
-    if calc.timing == "event":
-        in_period = f"f.{calc.date} between p.period_start and p.period_end"
-    else:
-        in_period = (f"f.{calc.start} is not null and f.{calc.start} <= p.period_end "
-                     f"and (f.{calc.end} is null or f.{calc.end} > p.period_end)")
     denominator = calc.denominator
     return STORY_SQL.read_text(encoding="utf-8").format(
-        table=calc.table, in_period=in_period, dimension=dimension,
+        table=calc.table, in_period=in_period_sql(indicator, "month"), dimension=dimension,
         numerator=_aggregate_sql(calc.numerator, "month"),
         denominator=("null" if denominator is None or denominator.aggregate == "population"
                      else _aggregate_sql(denominator, "month")))
