@@ -56,10 +56,20 @@ def in_period_sql(indicator: Indicator, period_type: str) -> str:
     return f"f.{calc.start} <= p.period_end and coalesce(f.{calc.end}, {OPEN_END}) > p.period_end"
 
 
-def batch_key(indicator: Indicator) -> tuple[str | None, ...]:
+def counts_open_keys(indicator: Indicator) -> bool:
+    """A stock counting distinct keys (children) open at each period end, with no counted denominator:
+    computed from merged spans (indicator_stock_totals.sql), not by joining every period to every row."""
+    calc = indicator.calculation
+    return (calc.timing == "stock" and calc.numerator.aggregate == "count_distinct"
+            and (calc.denominator is None or calc.denominator.aggregate == "population"))
+
+
+def batch_key(indicator: Indicator) -> tuple[object, ...]:
     """Entries with the same key read the same rows into the same periods, so one statement counts them all."""
     calc = indicator.calculation
-    return (calc.table, calc.timing, calc.date, calc.start, calc.end)
+    key = (calc.table, calc.timing, calc.date, calc.start, calc.end)
+    # open keys are counted one numerator at a time
+    return (*key, calc.numerator) if counts_open_keys(indicator) else key
 
 
 def aggregate_columns(indicators: list[Indicator],
@@ -82,6 +92,12 @@ def aggregate_columns(indicators: list[Indicator],
 
 def totals_sql(indicators: list[Indicator], period_type: str) -> str:
     """The statement computing a batch's totals; identifiers come from the catalogue only."""
+    if counts_open_keys(indicators[0]):
+        calc = indicators[0].calculation
+        where = calc.numerator.where
+        return (SQL_DIR / "indicator_stock_totals.sql").read_text(encoding="utf-8").format(
+            table=calc.table, column=calc.numerator.column, start=calc.start, end=calc.end, open_end=OPEN_END,
+            where=where.format(period_type=period_type) if where else "true")
     expressions, _ = aggregate_columns(indicators, period_type)
     template = (SQL_DIR / "indicator_totals.sql").read_text(encoding="utf-8")
     return template.format(
