@@ -36,22 +36,74 @@ class Coverage:
     last_month: date
 
 
-def indicator_sql(indicator: Indicator, period_type: str) -> str:
-    """The statement computing one entry's totals; identifiers come from the catalogue only."""
+# The first day of the period of each type that a date falls in (periods_frame in reference.py lays the
+# periods out): an event finds its period by equality, a hash join, rather than by a range join of every
+# period against every row.
+PERIOD_OF = {
+    "month": "cast(date_trunc('month', {date}) as date)",
+    "reporting_year": "make_date(year({date}) - cast(month({date}) < 4 as integer), 4, 1)",
+}
+# An open stock (no end date) is still open at any period end. With the end coalesced to this date
+# both conditions are plain inequalities, which DuckDB runs as a range join (an OR forces a nested loop).
+OPEN_END = "date '9999-12-31'"
+
+
+def in_period_sql(indicator: Indicator, period_type: str) -> str:
+    """The join condition placing a row of the entry's mart (`f`) in a period (`p`)."""
     calc = indicator.calculation
     if calc.timing == "event":
-        in_period = f"f.{calc.date} between p.period_start and p.period_end"
-    else:
-        in_period = (f"f.{calc.start} is not null and f.{calc.start} <= p.period_end "
-                     f"and (f.{calc.end} is null or f.{calc.end} > p.period_end)")
+        return f"p.period_start = {PERIOD_OF[period_type].format(date=f'f.{calc.date}')}"
+    return f"f.{calc.start} <= p.period_end and coalesce(f.{calc.end}, {OPEN_END}) > p.period_end"
+
+
+def counts_open_keys(indicator: Indicator) -> bool:
+    """A stock counting distinct keys (children) open at each period end, with no counted denominator:
+    computed from merged spans (indicator_stock_totals.sql), not by joining every period to every row."""
+    calc = indicator.calculation
+    return (calc.timing == "stock" and calc.numerator.aggregate == "count_distinct"
+            and (calc.denominator is None or calc.denominator.aggregate == "population"))
+
+
+def batch_key(indicator: Indicator) -> tuple[object, ...]:
+    """Entries with the same key read the same rows into the same periods, so one statement counts them all."""
+    calc = indicator.calculation
+    key = (calc.table, calc.timing, calc.date, calc.start, calc.end)
+    # open keys are counted one numerator at a time
+    return (*key, calc.numerator) if counts_open_keys(indicator) else key
+
+
+def aggregate_columns(indicators: list[Indicator],
+                      period_type: str) -> tuple[dict[str, str], list[tuple[str, str | None]]]:
+    """The distinct aggregate expressions of a batch by column name, and each entry's (numerator,
+    denominator) column names; entries sharing an expression (a count and its percentage) share a column."""
+    columns: dict[str, str] = {}
+
+    def column(expression: str) -> str:
+        return columns.setdefault(expression, f"a{len(columns)}")
+
+    names = []
+    for indicator in indicators:
+        denominator = indicator.calculation.denominator
+        names.append((column(_aggregate_sql(indicator.calculation.numerator, period_type)),
+                      None if denominator is None or denominator.aggregate == "population"
+                      else column(_aggregate_sql(denominator, period_type))))
+    return {name: expression for expression, name in columns.items()}, names
+
+
+def totals_sql(indicators: list[Indicator], period_type: str) -> str:
+    """The statement computing a batch's totals; identifiers come from the catalogue only."""
+    if counts_open_keys(indicators[0]):
+        calc = indicators[0].calculation
+        where = calc.numerator.where
+        return (SQL_DIR / "indicator_stock_totals.sql").read_text(encoding="utf-8").format(
+            table=calc.table, column=calc.numerator.column, start=calc.start, end=calc.end, open_end=OPEN_END,
+            where=where.format(period_type=period_type) if where else "true")
+    expressions, _ = aggregate_columns(indicators, period_type)
     template = (SQL_DIR / "indicator_totals.sql").read_text(encoding="utf-8")
-    denominator = calc.denominator
     return template.format(
-        table=calc.table,
-        in_period=in_period,
-        numerator=_aggregate_sql(calc.numerator, period_type),
-        denominator=("null" if denominator is None or denominator.aggregate == "population"
-                     else _aggregate_sql(denominator, period_type)),
+        table=indicators[0].calculation.table,
+        in_period=in_period_sql(indicators[0], period_type),
+        aggregates=",\n        ".join(f"{expression} as {name}" for name, expression in expressions.items()),
     )
 
 
@@ -78,24 +130,37 @@ def compute_indicator_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogu
     areas = con.execute("select area_code, area_name, area_type from areas").pl()
     population = con.execute("select area_code, mid_year, children_0_17 from area_population").pl()
     authority = areas.filter(pl.col("area_type") == "authority").get_column("area_code").item()
-    frames = []
+    # (entry, the periods to compute it for) by batch and period type
+    batches: dict[tuple[object, ...], list[tuple[Indicator, pl.DataFrame]]] = {}
     for indicator in catalogue.indicators:
-        source_coverage = coverage.get(indicator.source)
-        if source_coverage is None:
+        if indicator.source not in coverage:
             continue
         for period_type in indicator.periods:
-            chosen, starts = periods, None
+            chosen = periods
             if only is not None:
                 wanted = only.get(indicator.id)
                 if wanted is None or wanted.filter(pl.col("period_type") == period_type).is_empty():
                     continue
                 chosen = periods.join(wanted.select("period_type", "period_start"),
                                       on=["period_type", "period_start"], how="semi")
-                starts = chosen.filter(pl.col("period_type") == period_type).get_column("period_start").to_list()
-            totals = con.execute(indicator_sql(indicator, period_type),
-                                 {"period_type": period_type, "period_starts": starts}).pl()
-            frames.append(_on_grid(indicator, period_type, totals, chosen, areas, population, authority,
-                                   source_coverage))
+            batches.setdefault((*batch_key(indicator), period_type), []).append((indicator, chosen))
+    frames = []
+    for key, members in batches.items():
+        period_type = str(key[-1])
+        indicators = [indicator for indicator, _ in members]
+        starts = None
+        if only is not None:
+            starts = sorted(set(pl.concat([chosen for _, chosen in members])
+                                .filter(pl.col("period_type") == period_type).get_column("period_start")))
+        totals = con.execute(totals_sql(indicators, period_type),
+                             {"period_type": period_type, "period_starts": starts}).pl().with_columns(
+            area_code=pl.when(pl.col("is_authority")).then(pl.lit(authority)).otherwise(pl.col("locality")))
+        _, names = aggregate_columns(indicators, period_type)
+        for (indicator, chosen), (numerator, denominator) in zip(members, names, strict=True):
+            ours = totals.select("period_start", "area_code", numerator=pl.col(numerator),
+                                 denominator=pl.col(denominator) if denominator else pl.lit(None, pl.Float64))
+            frames.append(_on_grid(indicator, period_type, ours, chosen, areas, population,
+                                   coverage[indicator.source]))
     if not frames:
         return pl.DataFrame(schema=INDICATOR_VALUES_SCHEMA)
     return pl.concat(frames).sort(
@@ -113,13 +178,10 @@ def covered_periods(periods: pl.DataFrame, period_type: str, coverage: Coverage)
 
 
 def _on_grid(indicator: Indicator, period_type: str, totals: pl.DataFrame, periods: pl.DataFrame,
-             areas: pl.DataFrame, population: pl.DataFrame, authority: str, coverage: Coverage) -> pl.DataFrame:
+             areas: pl.DataFrame, population: pl.DataFrame, coverage: Coverage) -> pl.DataFrame:
     calc = indicator.calculation
     covered = covered_periods(periods, period_type, coverage)
     grid = covered.join(areas.filter(pl.col("area_type").is_in(indicator.area_levels)), how="cross")
-    totals = totals.with_columns(
-        area_code=pl.when(pl.col("is_authority")).then(pl.lit(authority)).otherwise(pl.col("locality"))
-    ).select("period_start", "area_code", "numerator", "denominator")
     frame = grid.join(totals, on=["period_start", "area_code"], how="left")
     # No matching rows means nothing happened: a count of zero, not a missing value.
     frame = frame.with_columns(pl.col("numerator").fill_null(0.0))

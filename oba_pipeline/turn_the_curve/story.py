@@ -24,7 +24,7 @@ import polars as pl
 
 from oba_pipeline.catalogue import Catalogue, Indicator
 from oba_pipeline.disclosure import DEFAULT_THRESHOLD
-from oba_pipeline.indicators.engine import _aggregate_sql
+from oba_pipeline.indicators.engine import aggregate_columns, batch_key, in_period_sql
 from oba_pipeline.turn_the_curve.forecast import add_months
 
 STORY_SQL = Path(__file__).resolve().parent / "sql" / "story_groups.sql"
@@ -44,36 +44,43 @@ def story_dimensions(indicator: Indicator, columns: set[str]) -> list[str]:
     return [d for d in indicator.disaggregations if d in columns]
 
 
-def group_sql(indicator: Indicator, dimension: str) -> str:
-    calc = indicator.calculation
-    if calc.timing == "event":
-        in_period = f"f.{calc.date} between p.period_start and p.period_end"
-    else:
-        in_period = (f"f.{calc.start} is not null and f.{calc.start} <= p.period_end "
-                     f"and (f.{calc.end} is null or f.{calc.end} > p.period_end)")
-    denominator = calc.denominator
+def group_sql(indicators: list[Indicator], dimension: str) -> str:
+    """One statement for entries that read the same mart into the same months (see the engine's batches)."""
+    expressions, _ = aggregate_columns(indicators, "month")
     return STORY_SQL.read_text(encoding="utf-8").format(
-        table=calc.table, in_period=in_period, dimension=dimension,
-        numerator=_aggregate_sql(calc.numerator, "month"),
-        denominator=("null" if denominator is None or denominator.aggregate == "population"
-                     else _aggregate_sql(denominator, "month")))
+        table=indicators[0].calculation.table, in_period=in_period_sql(indicators[0], "month"),
+        dimension=dimension,
+        aggregates=",\n        ".join(f"{expression} as {name}" for name, expression in expressions.items()),
+        sums=",\n        ".join(f"sum({name}) as {name}" for name in expressions))
 
 
 def build_story(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, values: pl.DataFrame) -> pl.DataFrame:
     """Contributions to the change from the year before to the latest year, per measure, area and group."""
-    frames = []
     monthly = values.filter(pl.col("period_type") == "month")
+    columns: dict[str, set[str]] = {}
+    # entries by what one statement can count for all of them: mart, timing, breakdown and windows
+    batches: dict[tuple[object, ...], list[Indicator]] = {}
     for indicator in catalogue.indicators:
-        rows = monthly.filter(pl.col("indicator_id") == indicator.id)
-        if rows.is_empty():
+        last = monthly.filter(pl.col("indicator_id") == indicator.id).get_column("period_start").max()
+        if last is None:
             continue
-        last = rows.get_column("period_start").max()
+        table = indicator.calculation.table
+        if table not in columns:
+            columns[table] = {r[0] for r in con.execute(f"describe {table}").fetchall()}
+        for dimension in story_dimensions(indicator, columns[table]):
+            batches.setdefault((*batch_key(indicator), dimension, last), []).append(indicator)
+    frames = []
+    for key, indicators in batches.items():
+        dimension, last = str(key[-2]), key[-1]
         after_from = add_months(last, -(WINDOW_MONTHS - 1))  # type: ignore[arg-type]
         before_from = add_months(after_from, -WINDOW_MONTHS)
-        columns = {r[0] for r in con.execute(f"describe {indicator.calculation.table}").fetchall()}
-        for dimension in story_dimensions(indicator, columns):
-            groups = con.execute(group_sql(indicator, dimension), {
-                "before_from": before_from, "after_from": after_from, "after_to": last}).pl()
+        totals = con.execute(group_sql(indicators, dimension), {
+            "before_from": before_from, "after_from": after_from, "after_to": last}).pl()
+        _, names = aggregate_columns(indicators, "month")
+        for indicator, (numerator, denominator) in zip(indicators, names, strict=True):
+            groups = totals.select("window", "area_code", "group_value", numerator=pl.col(numerator),
+                                   denominator=pl.col(denominator) if denominator else pl.lit(None, pl.Float64))
+            rows = monthly.filter(pl.col("indicator_id") == indicator.id)
             population = _population(rows, before_from, after_from, last) if _per_child(indicator) else None
             frames.append(decompose(indicator, dimension, groups, population)
                           .with_columns(before_from=pl.lit(before_from), after_to=pl.lit(last)))

@@ -1,5 +1,6 @@
--- Numerator and denominator of one catalogue entry for every period of one type, for each locality
--- and for the whole authority (the grouping set without locality).
+-- Numerators and denominators of a batch of catalogue entries that read the same mart into the same
+-- periods, for every period of one type, for each locality and for the whole authority (the grouping
+-- set without locality).
 -- Placeholders in braces are filled from the indicator catalogue (trusted configuration in the
 -- repository); values are bound parameters.
 with periods as (
@@ -18,8 +19,7 @@ final as (
         p.period_start,
         grouping(f.locality) = 1 as is_authority,
         f.locality,
-        {numerator} as numerator,
-        {denominator} as denominator
+        {aggregates}
     from periods as p
     join facts as f on {in_period}
     group by grouping sets ((p.period_start, f.locality), (p.period_start))

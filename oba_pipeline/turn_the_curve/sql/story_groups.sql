@@ -1,5 +1,6 @@
--- Numerator and denominator of one catalogue entry per group of one breakdown, summed over the months
--- of the year before (`before`) and the latest year (`after`), for each locality and the whole authority.
+-- Numerators and denominators of catalogue entries that read the same mart into the same months (see
+-- indicator_totals.sql), per group of one breakdown, summed over the months of the year before
+-- (`before`) and the latest year (`after`), for each locality and the whole authority.
 -- Placeholders in braces come from the indicator catalogue (trusted configuration); values are bound.
 with periods as (
     select
@@ -21,8 +22,7 @@ by_month as (
         grouping(f.locality) = 1 as is_authority,
         f.locality,
         cast(f.{dimension} as varchar) as group_value,
-        {numerator} as numerator,
-        {denominator} as denominator
+        {aggregates}
     from periods as p
     join facts as f on {in_period}
     group by grouping sets (
@@ -37,8 +37,7 @@ final as (
         case when is_authority then (select area_code from areas where area_type = 'authority') else locality end
             as area_code,
         group_value,
-        sum(numerator) as numerator,
-        sum(denominator) as denominator
+        {sums}
     from by_month
     group by all
 )
