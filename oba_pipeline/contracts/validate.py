@@ -181,8 +181,7 @@ def validate_extract(
             con, "extract", contract, extract_date=extract_date, references=references,
             accept=accepted.append, reject=rejections.append, retract=retracted.append,
         )
-    typed_schema = _typed(raw.clear(), contract)[0].schema
-    kept = pl.concat([pl.DataFrame(schema=typed_schema), *accepted]).join(pl.concat(retracted), on=KEY, how="anti")
+    kept = pl.concat(accepted).join(pl.concat(retracted), on=KEY, how="anti")
     rejected = (
         pl.concat(rejections, how="vertical")
         .sort(["file", "row", "_order"], maintain_order=True)
@@ -222,7 +221,8 @@ def validate_table(
     """Validate the all-text extract in warehouse table `table` (a code constant) CHUNK_ROWS rows at a time.
 
     Typed accepted rows go to `accept` and rejected-row records (with `_order`, the rule's place) to
-    `reject`, chunk by chunk; rows already accepted that a rule over the whole table then breaks (a
+    `reject`, chunk by chunk (`accept` is called at least once, so an empty extract still gives the typed
+    columns); rows already accepted that a rule over the whole table then breaks (a
     repeated unique key) go to `retract` at the end. Returns the expectations, counted over all chunks.
     """
     references = _clean_references(references)
@@ -237,11 +237,12 @@ def validate_table(
     )
     tally = _Tally()
     _mark_repeated_rows(con, table, contract)
-    typed_rows = 0
+    typed_rows, chunks = 0, 0
     reader = con.cursor().execute(
         f"select {_quoted_names([*contract.column_names, *KEY])}, rowid as _ord from \"{table}\""
     ).to_arrow_reader(CHUNK_ROWS)
     for batch in reader:
+        chunks += 1
         chunk = _arrow_frame(batch).with_columns(
             *[pl.col(c).cast(pl.Utf8) for c in contract.column_names], pl.col(SOURCE_ROW).cast(pl.Int64)
         )
@@ -288,6 +289,9 @@ def validate_table(
         failed_values = _collect(value_results, "values", VALUES_RANK, contract, raw, clean, tally, reject)
         accept(typed.join(failed_values, on=KEY, how="anti"))
         del chunk, raw, clean, candidates, passing, typed
+    if not chunks:
+        accept(_typed(_clean(_prepare(pl.DataFrame(schema=dict.fromkeys(present, pl.Utf8)), contract), contract),
+                      contract)[0])
 
     def extract_rows(ords: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         con.register("_candidate_rows", ords.to_arrow())
