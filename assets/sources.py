@@ -13,23 +13,27 @@ For every source there is:
 
 import dataclasses
 import hashlib
+import logging
 import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import polars as pl
 from dagster import AssetExecutionContext
 from dagster_duckdb import DuckDBResource
 
-from assets.tables import read_table, replace_rows, replace_table
+from assets.tables import append_rows, replace_rows, replace_table
 from oba_pipeline.contracts.contract import Contract, load_contract
 from oba_pipeline.contracts.report import write_report
-from oba_pipeline.contracts.validate import check_accepted, validate_extract
+from oba_pipeline.contracts.validate import ValidationSummary, check_table, validate_table
 from oba_pipeline.errors import FileRuleError
 from oba_pipeline.ingest.pseudonymise import load_key, pseudonymise_column
 from oba_pipeline.ingest.readers import find_extract_files, read_extract
 from oba_pipeline.resources import OBASettings
+
+log = logging.getLogger(__name__)
 
 SOURCES = ("population", "referrals", "caseloads", "spend", "family_outcomes")
 MAX_MESSAGES_LOGGED = 20
@@ -80,12 +84,6 @@ def to_staged(contract: Contract, accepted: pl.DataFrame, key: bytes) -> pl.Data
     return frame
 
 
-def as_contract_columns(contract: Contract, staged: pl.DataFrame) -> pl.DataFrame:
-    """The staged table under the contract's column names, so the contract's suite can run over it."""
-    renames = {key_column(c): c for c in contract.identifier_columns}
-    return staged.rename(renames)
-
-
 def build_source_assets(source: str) -> tuple[dg.AssetsDefinition, dg.AssetsDefinition, dg.AssetChecksDefinition]:
     contract = load_contract(source)
     upstream_refs = [dg.AssetKey(ref.split(".")[0]) for ref in contract.references]
@@ -94,25 +92,35 @@ def build_source_assets(source: str) -> tuple[dg.AssetsDefinition, dg.AssetsDefi
               description=f"{contract.title}, exactly as the night's files arrived (kept in the landing area).")
     def extract(context: AssetExecutionContext, oba: OBASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
         home = oba.layout
-        try:
-            files = find_extract_files(oba.inputs, contract)
-            frames = [read_extract(path, contract) for path in files]
-        except FileRuleError as error:
-            context.log.error(str(error))
-            # A broken file stays broken: no retry, the data team must act.
-            raise dg.Failure(description=str(error), allow_retries=False,
-                             metadata={"source": source, "rule": error.rule, "file": str(error.file)}) from error
         landing = home.landing / context.run_id / source
+        digests, rows = {}, 0
+        with duckdb.get_connection() as con:
+            # One file in memory at a time; a file that breaks a file-level rule undoes the ones before it.
+            con.execute("begin transaction")
+            try:
+                files = find_extract_files(oba.inputs, contract)
+                for number, path in enumerate(files):
+                    frame = read_extract(path, contract)
+                    (replace_table if number == 0 else append_rows)(con, f"raw_{source}", frame)
+                    rows += frame.height
+                    del frame
+            except FileRuleError as error:
+                con.execute("rollback")
+                context.log.error(str(error))
+                # A broken file stays broken: no retry, the data team must act.
+                raise dg.Failure(description=str(error), allow_retries=False,
+                                 metadata={"source": source, "rule": error.rule, "file": str(error.file)}) from error
+            except BaseException:
+                con.execute("rollback")
+                raise
+            con.execute("commit")
         landing.mkdir(parents=True, exist_ok=True)
-        digests = {}
         for path in files:
             shutil.copy2(path, landing / path.name)
-            digests[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
-        raw = pl.concat(frames, how="vertical") if frames else pl.DataFrame()
-        with duckdb.get_connection() as con:
-            replace_table(con, f"raw_{source}", raw)
+            with path.open("rb") as handle:
+                digests[path.name] = hashlib.file_digest(handle, "sha256").hexdigest()
         return dg.MaterializeResult(metadata={
-            "rows": raw.height, "files": dg.MetadataValue.json(digests),
+            "rows": rows, "files": dg.MetadataValue.json(digests),
             "landing_folder": dg.MetadataValue.path(str(landing)),
         })
 
@@ -121,26 +129,23 @@ def build_source_assets(source: str) -> tuple[dg.AssetsDefinition, dg.AssetsDefi
     def staged(context: AssetExecutionContext, oba: OBASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
         home = oba.layout
         key = load_key()
+        folder = home.landing / context.run_id / source
         with duckdb.get_connection() as con:
-            raw = read_table(con, f"raw_{source}")
             references = _references(con, contract)
-            outcome = validate_extract(raw, contract, extract_date=date.today(), references=references)
-            staged_rows = to_staged(contract, outcome.accepted, key)
-            replace_table(con, f"stg_{source}", staged_rows)
-            replace_rows(con, "rejected_rows", _withhold(contract, outcome.rejected), source=source)
-            loaded_at = _newest_file_time(home.landing / context.run_id / source)
-            replace_rows(con, "source_loads", _load_summary(contract, raw, outcome, staged_rows, loaded_at),
+            outcome = _stage(con, contract, key, references)
+            replace_rows(con, "source_loads", _load_summary(con, contract, outcome, _newest_file_time(folder)),
                          source=source)
+            _keep_rejected_for_data_team(con, contract, folder)
+            by_rule = con.execute("select rule, count(*) from rejected_rows where source = $source "
+                                  "group by rule order by rule", {"source": source}).fetchall()
         report = write_report(outcome, home.reports / "validation" / f"{source}.html")
-        _keep_rejected_for_data_team(home.landing / context.run_id / source, raw, outcome)
         for message in outcome.messages(limit=MAX_MESSAGES_LOGGED):
             context.log.info(message)
         if outcome.rejected_row_count:
             context.log.warning(f"{contract.source}: {outcome.rejected_row_count} of {outcome.rows_read} rows "
                                 f"set aside; see rejected_rows and {report}")
-        by_rule = (outcome.rejected.group_by("rule").len().sort("rule").rows() if outcome.rejected.height else [])
         return dg.MaterializeResult(metadata={
-            "rows_read": outcome.rows_read, "rows_loaded": staged_rows.height,
+            "rows_read": outcome.rows_read, "rows_loaded": outcome.rows_accepted,
             "rows_rejected": outcome.rejected_row_count,
             "rejected_by_rule": dg.MetadataValue.json(dict(by_rule)),
             "validation_report": dg.MetadataValue.path(str(report)),
@@ -151,14 +156,14 @@ def build_source_assets(source: str) -> tuple[dg.AssetsDefinition, dg.AssetsDefi
                                 "staged rows, and no more rows were rejected than the contract allows.")
     def contract_check(oba: OBASettings, duckdb: DuckDBResource) -> dg.AssetCheckResult:
         with duckdb.get_connection() as con:
-            staged_rows = read_table(con, f"stg_{source}")
             loads = con.execute("select rows_read, rows_rejected from source_loads where source = $source",
                                 {"source": source}).fetchone()
             references = _references(con, contract)
-        rows_read, rows_rejected = loads if loads else (0, 0)
-        share = rows_rejected / rows_read if rows_read else 0.0
-        outcome = check_accepted(as_contract_columns(contract, staged_rows), staged_contract(contract),
-                                 extract_date=date.today(), references=references, rejected_share=share)
+            rows_read, rows_rejected = loads if loads else (0, 0)
+            share = rows_rejected / rows_read if rows_read else 0.0
+            outcome = check_table(con, f"stg_{source}", staged_contract(contract), extract_date=date.today(),
+                                  references=references, rejected_share=share,
+                                  names={c: key_column(c) for c in contract.identifier_columns})
         return dg.AssetCheckResult(
             passed=outcome.passed,
             metadata={"rejected_share": round(share, 4), "max_rejected_share": contract.max_rejected_share,
@@ -179,12 +184,68 @@ def _references(con: object, contract: Contract) -> dict[str, set[str]]:
     return result
 
 
-def _withhold(contract: Contract, rejected: pl.DataFrame) -> pl.DataFrame:
-    """Rejected rows as kept in the warehouse: identifiers and personal values are never copied there."""
-    sensitive = [*contract.identifier_columns, *contract.personal_columns]
-    return rejected.with_columns(
-        value=pl.when(pl.col("column").is_in(sensitive)).then(pl.lit(WITHHELD)).otherwise(pl.col("value"))
+def _stage(con: duckdb.DuckDBPyConnection, contract: Contract, key: bytes,
+           references: dict[str, set[str]]) -> ValidationSummary:
+    """Validate raw_<source> chunk by chunk into stg_<source> and rejected_rows, in one transaction: a failure
+    part way leaves the last night's tables as they were. Only a chunk of rows is in memory at a time."""
+    source = contract.source
+    con.execute("begin transaction")
+    try:
+        con.execute('create or replace temp table _rejected (source varchar, file varchar, "row" bigint, '
+                    '"column" varchar, value varchar, rule varchar, message varchar, _order bigint)')
+        con.execute(f'drop table if exists "stg_{source}"')
+
+        def accept(rows: pl.DataFrame) -> None:
+            staged = to_staged(contract, rows, key)
+            con.register("incoming_frame", staged.to_arrow())
+            try:
+                con.execute(f'create table if not exists "stg_{source}" as select * from incoming_frame limit 0')
+                con.execute(f'insert into "stg_{source}" select * from incoming_frame')
+            finally:
+                con.unregister("incoming_frame")
+
+        def reject(rows: pl.DataFrame) -> None:
+            if rows.height:
+                append_rows(con, "_rejected", rows)
+
+        def retract(rows: pl.DataFrame) -> None:
+            if rows.height:
+                con.register("retracted_frame", rows.to_arrow())
+                try:
+                    con.execute(f'delete from "stg_{source}" s using retracted_frame r '
+                                "where s._source_file = r._source_file and s._source_row = r._source_row")
+                finally:
+                    con.unregister("retracted_frame")
+
+        expectations = validate_table(con, f"raw_{source}", contract, extract_date=date.today(),
+                                      references=references, accept=accept, reject=reject, retract=retract)
+        # Identifiers and personal values are never copied to the warehouse's rejected rows.
+        sensitive = [*contract.identifier_columns, *contract.personal_columns]
+        con.execute('create table if not exists rejected_rows (source varchar, file varchar, "row" bigint, '
+                    '"column" varchar, value varchar, rule varchar, message varchar)')
+        con.execute("delete from rejected_rows where source = $source", {"source": source})
+        con.execute('insert into rejected_rows by name select source, file, "row", "column", '
+                    'case when list_contains($sensitive, "column") then $withheld else value end as value, '
+                    'rule, message from _rejected order by file, "row", _order',
+                    {"sensitive": sensitive, "withheld": WITHHELD})
+        rows_read = con.execute(f'select count(*) from "raw_{source}"').fetchone()[0]  # type: ignore[index]
+        rows_accepted = con.execute(f'select count(*) from "stg_{source}"').fetchone()[0]  # type: ignore[index]
+        rejected_rows, problems = con.execute(
+            'select count(distinct (file, "row")), count(*) from _rejected').fetchone()  # type: ignore[misc]
+        first = [m for (m,) in con.execute('select message from _rejected order by file, "row", _order limit $n',
+                                           {"n": MAX_MESSAGES_LOGGED}).fetchall()]
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    outcome = ValidationSummary(
+        source=source, rows_read=rows_read, rows_accepted=rows_accepted, rejected_row_count=rejected_rows,
+        problem_count=problems, first_problems=first, expectations=expectations,
+        max_rejected_share=contract.max_rejected_share, title=contract.title,
     )
+    log.info("%s: %d row(s) read, %d accepted, %d rejected (%.1f%%)", source, rows_read, rows_accepted,
+             rejected_rows, 100 * outcome.rejected_share)
+    return outcome
 
 
 def _newest_file_time(folder: Path) -> datetime | None:
@@ -198,30 +259,42 @@ def _newest_file_time(folder: Path) -> datetime | None:
     return datetime.fromtimestamp(max(times), UTC).replace(tzinfo=None, microsecond=0)
 
 
-def _load_summary(contract: Contract, raw: pl.DataFrame, outcome: object, staged: pl.DataFrame,
+def _load_summary(con: duckdb.DuckDBPyConnection, contract: Contract, outcome: ValidationSummary,
                   loaded_at: datetime | None) -> pl.DataFrame:
-    files = ", ".join(sorted(raw.get_column("_source_file").unique().to_list())) if raw.height else ""
-    date_columns = [c.name for c in contract.columns if c.type == "date" and c.name in staged.columns]
-    first = staged.select(pl.min_horizontal([pl.col(c).min() for c in date_columns])).item() if date_columns else None
-    last = staged.select(pl.max_horizontal([pl.col(c).max() for c in date_columns])).item() if date_columns else None
+    source = contract.source
+    (files,) = con.execute(f'select coalesce(string_agg(distinct _source_file, \', \' order by _source_file), \'\') '
+                           f'from "raw_{source}"').fetchone()  # type: ignore[misc]
+    staged = {d[0] for d in con.execute(f'select * from "stg_{source}" limit 0').description}
+    dates = [c.name for c in contract.columns if c.type == "date" and c.name in staged]
+    first, last = con.execute(
+        f"select least({', '.join(f'min({_q(c)})' for c in dates)}), "
+        f"greatest({', '.join(f'max({_q(c)})' for c in dates)}) from \"stg_{source}\""
+    ).fetchone() if dates else (None, None)  # type: ignore[misc]
     return pl.DataFrame({
-        "source": [contract.source], "title": [contract.title], "files": [files],
-        "rows_read": [outcome.rows_read], "rows_loaded": [staged.height],  # type: ignore[attr-defined]
-        "rows_rejected": [outcome.rejected_row_count],  # type: ignore[attr-defined]
+        "source": [source], "title": [contract.title], "files": [files],
+        "rows_read": [outcome.rows_read], "rows_loaded": [outcome.rows_accepted],
+        "rows_rejected": [outcome.rejected_row_count],
         "first_date": [first], "last_date": [last], "loaded_at": [loaded_at],
     }, schema={"source": pl.Utf8, "title": pl.Utf8, "files": pl.Utf8, "rows_read": pl.Int64,
                "rows_loaded": pl.Int64, "rows_rejected": pl.Int64, "first_date": pl.Date, "last_date": pl.Date,
                "loaded_at": pl.Datetime("us")})
 
 
-def _keep_rejected_for_data_team(folder: object, raw: pl.DataFrame, outcome: object) -> None:
+def _q(name: str) -> str:
+    return f'"{name}"'
+
+
+def _keep_rejected_for_data_team(con: duckdb.DuckDBPyConnection, contract: Contract, folder: Path) -> None:
     """The rejected rows as they arrived, with their reasons, in the landing area for the data team."""
-    rejected = outcome.rejected  # type: ignore[attr-defined]
-    if rejected.height == 0:
+    if not con.execute("select count(*) from _rejected").fetchone()[0]:  # type: ignore[index]
         return
-    reasons = rejected.group_by("file", "row").agg(reasons=pl.col("message").str.join(" | "))
-    rows = raw.join(reasons, left_on=["_source_file", "_source_row"], right_on=["file", "row"], how="inner")
-    rows.write_csv(folder / REJECTED_FILE)  # type: ignore[operator]
+    rows = con.execute(
+        f"""select raw.*, reasons from "raw_{contract.source}" raw join (
+                select file, "row", string_agg(message, ' | ' order by _order) as reasons from _rejected group by all
+            ) r on raw._source_file = r.file and raw._source_row = r."row" order by raw.rowid"""
+    ).pl()
+    folder.mkdir(parents=True, exist_ok=True)
+    rows.write_csv(folder / REJECTED_FILE)
 
 
 SOURCE_ASSETS = [build_source_assets(source) for source in SOURCES]

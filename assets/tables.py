@@ -31,5 +31,14 @@ def replace_rows(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame,
         con.unregister("incoming_frame")
 
 
+def append_rows(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
+    """Append `frame` to table `name` (a code constant, never user input), matching columns by name."""
+    con.register("incoming_frame", frame.to_arrow())
+    try:
+        con.execute(f'insert into "{name}" by name select * from incoming_frame')
+    finally:
+        con.unregister("incoming_frame")
+
+
 def read_table(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
     return con.execute(f'select * from "{name}"').pl()

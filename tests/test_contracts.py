@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 import pytest
 
+from oba_pipeline.contracts import validate
 from oba_pipeline.contracts.contract import SOURCES, Contract, load_contract, load_contracts
 from oba_pipeline.contracts.report import write_report
 from oba_pipeline.contracts.validate import (
@@ -475,3 +476,31 @@ def test_the_date_pattern_accepts_exactly_what_strptime_accepts() -> None:
     disagree = [t for t in texts if bool(pattern.match(t)) != parses(t)]
     assert disagree == []
     assert pattern.match("2024-02-29") and not pattern.match("2023-02-29") and not pattern.match("1900-02-29")
+
+
+def test_small_chunks_give_the_same_outcome_and_check(
+    outcome: ValidationOutcome, referrals: Contract, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Duplicate rows, repeated keys and every other rule straddle chunk boundaries of two rows.
+    monkeypatch.setattr(validate, "CHUNK_ROWS", 2)
+    chunked = validate_extract(
+        referral_frame(REFERRAL_ROWS), referrals, extract_date=EXTRACT_DATE, references=LOCALITIES
+    )
+    assert chunked.rejected.equals(outcome.rejected)
+    assert chunked.accepted.equals(outcome.accepted)
+    assert chunked.expectations == outcome.expectations
+    tampered = outcome.accepted.with_columns(pl.lit("R1").alias("referral_id"))
+    whole = check_accepted(tampered, referrals, extract_date=EXTRACT_DATE, references=LOCALITIES)
+    assert not whole.passed
+    assert any("unique referral_id" in failure for failure in whole.failures)
+    monkeypatch.setattr(validate, "CHUNK_ROWS", 1_000_000)
+    assert check_accepted(tampered, referrals, extract_date=EXTRACT_DATE, references=LOCALITIES) == whole
+
+
+def test_a_whitespace_only_difference_is_still_a_duplicate_row(referrals: Contract) -> None:
+    # Trimming removes any Unicode space (a no-break space too), in DuckDB as in polars.
+    frame = referral_frame([("R1", {}), ("R1", {"sex": "M\u00a0"}), ("R2", {"sex": " M\t"})])
+    result = validate_extract(frame, referrals, extract_date=EXTRACT_DATE, references=LOCALITIES)
+    duplicates = result.rejected.filter(rule="duplicate_row")
+    assert duplicates.select("row").to_series().to_list() == [3]
+    assert "an exact copy of row 2" in duplicates["message"][0]

@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from oba_pipeline.contracts.validate import CheckOutcome, ValidationOutcome
+from oba_pipeline.contracts.validate import CheckOutcome, ValidationOutcome, ValidationSummary
 
 log = logging.getLogger(__name__)
 
-Outcome = ValidationOutcome | CheckOutcome
+Outcome = ValidationOutcome | ValidationSummary | CheckOutcome
+Shown = ValidationSummary | CheckOutcome
 MESSAGES_SHOWN = 20
 
 _CSS = """
@@ -55,7 +56,7 @@ def write_report(
     return path
 
 
-def render_report(outcomes: list[Outcome]) -> str:
+def render_report(outcomes: list[Shown]) -> str:
     """The report as one HTML string."""
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
@@ -78,19 +79,21 @@ def render_report(outcomes: list[Outcome]) -> str:
 # --- pieces --------------------------------------------------------------------------------------------
 
 
-def _as_list(value: Outcome | Iterable[Outcome] | Mapping[str, Outcome]) -> list[Outcome]:
-    if isinstance(value, ValidationOutcome | CheckOutcome):
-        return [value]
-    if isinstance(value, Mapping):
-        return list(value.values())
-    return list(value)
+def _as_list(value: Outcome | Iterable[Outcome] | Mapping[str, Outcome]) -> list[Shown]:
+    if isinstance(value, ValidationOutcome | ValidationSummary | CheckOutcome):
+        items: list[Outcome] = [value]
+    elif isinstance(value, Mapping):
+        items = list(value.values())
+    else:
+        items = list(value)
+    return [o.summary(MESSAGES_SHOWN) if isinstance(o, ValidationOutcome) else o for o in items]
 
 
-def _summary(outcomes: list[Outcome]) -> str:
+def _summary(outcomes: list[Shown]) -> str:
     rows = []
     for o in outcomes:
         counts: tuple[int, int, int | None, float, float | None]
-        if isinstance(o, ValidationOutcome):
+        if isinstance(o, ValidationSummary):
             limit = o.max_rejected_share
             if o.rejected_row_count == 0:
                 status = '<span class="pass">Loaded</span>'
@@ -98,7 +101,7 @@ def _summary(outcomes: list[Outcome]) -> str:
                 status = '<span class="skip">Loaded, some rows rejected</span>'
             else:
                 status = '<span class="fail">Too many rows rejected</span>'
-            counts = (o.rows_read, o.accepted.height, o.rejected_row_count, o.rejected_share, limit)
+            counts = (o.rows_read, o.rows_accepted, o.rejected_row_count, o.rejected_share, limit)
         else:
             status = _status(o.passed, skipped=False, labels=("Check passed", "Check failed"))
             counts = (o.rows, o.rows, None, o.rejected_share, o.max_rejected_share)
@@ -118,7 +121,7 @@ def _summary(outcomes: list[Outcome]) -> str:
     )
 
 
-def _section(o: Outcome) -> str:
+def _section(o: Shown) -> str:
     heading = (
         f'<h2 id="{_anchor(o)}">{_e(o.title or o.source)} '
         f"<small>({_e(o.source)}, {_e(_kind(o))})</small></h2>"
@@ -132,9 +135,9 @@ def _section(o: Outcome) -> str:
         "<th scope=col>Examples (up to 20: value, file and row)</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"
     )
-    if isinstance(o, ValidationOutcome):
+    if isinstance(o, ValidationSummary):
         lines = o.messages(MESSAGES_SHOWN)
-        title = f"First problems ({o.rejected.height} in all)"
+        title = f"First problems ({o.problem_count} in all)"
     else:
         lines = o.failures
         title = "Why the check failed"
@@ -175,12 +178,12 @@ def _status(ok: bool, *, skipped: bool, labels: tuple[str, str]) -> str:
     )
 
 
-def _kind(o: Outcome) -> str:
-    return "validation of the extract" if isinstance(o, ValidationOutcome) else "check of the accepted table"
+def _kind(o: Shown) -> str:
+    return "validation of the extract" if isinstance(o, ValidationSummary) else "check of the accepted table"
 
 
-def _anchor(o: Outcome) -> str:
-    return _e(f"{o.source}-{'validation' if isinstance(o, ValidationOutcome) else 'check'}")
+def _anchor(o: Shown) -> str:
+    return _e(f"{o.source}-{'validation' if isinstance(o, ValidationSummary) else 'check'}")
 
 
 def _value(value: Any) -> str:

@@ -10,11 +10,12 @@ echoed back: the row number is enough to find them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import polars as pl
 
 from oba_pipeline.contracts.contract import Contract
@@ -24,8 +25,19 @@ from oba_pipeline.errors import FileRuleError
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
+    from great_expectations import ExpectationSuite
 
-__all__ = ["CheckOutcome", "ValidationOutcome", "build_suite", "check_accepted", "validate_extract"]
+__all__ = [
+    "CheckOutcome",
+    "ValidationOutcome",
+    "ValidationSummary",
+    "build_suite",
+    "check_accepted",
+    "check_table",
+    "validate_extract",
+    "validate_table",
+]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +45,11 @@ SOURCE_FILE = "_source_file"
 SOURCE_ROW = "_source_row"
 KEY = [SOURCE_FILE, SOURCE_ROW]
 SAMPLE_SIZE = 20
+# Rows validated at once: a chunk's text, its typed copy and their pandas copies stay within a few hundred
+# MB whatever the extract's size, and GX's fixed cost per run is small beside a chunk's work.
+CHUNK_ROWS = 500_000
+# Where each kind of rule sorts, in the report and among one row's messages.
+DUPLICATE_RANK, FORMAT_RANK, SKIPPED_RANK, CAST_RANK, VALUES_RANK = 0, 1, 100_000, 200_000, 300_000
 ADVICE = (
     "Correct it in the source system and re-export; this row was set aside in rejected_rows and the "
     "rest of the file was loaded."
@@ -60,8 +77,35 @@ GX = "great_expectations"
 
 
 @dataclass
+class ValidationSummary:
+    """What validating one source found, without its rows: a national extract's rejections alone need
+    not fit in memory, so staging keeps counts and the first messages and leaves the rows in the warehouse."""
+
+    source: str
+    rows_read: int
+    rows_accepted: int
+    rejected_row_count: int
+    problem_count: int  # rejection messages (a row breaking three rules has three)
+    first_problems: list[str]  # in file, row and rule order
+    expectations: list[dict[str, Any]]
+    max_rejected_share: float | None = None
+    title: str | None = None
+
+    @property
+    def rejected_share(self) -> float:
+        return self.rejected_row_count / self.rows_read if self.rows_read else 0.0
+
+    def messages(self, limit: int = 20) -> list[str]:
+        """The first `limit` rejection messages, plus a closing line saying how many were left out."""
+        shown = self.first_problems[:limit]
+        if self.problem_count > limit:
+            shown.append(f"... and {self.problem_count - limit} more problem(s) in the {self.source} rejected rows.")
+        return shown
+
+
+@dataclass
 class ValidationOutcome:
-    """What validating one source's extract produced."""
+    """What validating one source's extract produced, rows and all (for extracts that fit in memory)."""
 
     source: str
     accepted: pl.DataFrame
@@ -82,14 +126,22 @@ class ValidationOutcome:
     def rejected_share(self) -> float:
         return self.rejected_row_count / self.rows_read if self.rows_read else 0.0
 
+    def summary(self, keep: int = SAMPLE_SIZE) -> ValidationSummary:
+        return ValidationSummary(
+            source=self.source,
+            rows_read=self.rows_read,
+            rows_accepted=self.accepted.height,
+            rejected_row_count=self.rejected_row_count,
+            problem_count=self.rejected.height,
+            first_problems=self.rejected["message"].head(keep).to_list(),
+            expectations=self.expectations,
+            max_rejected_share=self.max_rejected_share,
+            title=self.title,
+        )
+
     def messages(self, limit: int = 20) -> list[str]:
         """The first `limit` rejection messages, plus a closing line saying how many were left out."""
-        shown = self.rejected["message"].head(limit).to_list()
-        if self.rejected.height > limit:
-            shown.append(
-                f"... and {self.rejected.height - limit} more problem(s) in the {self.source} rejected rows."
-            )
-        return shown
+        return self.summary(limit).messages(limit)
 
 
 @dataclass
@@ -106,6 +158,9 @@ class CheckOutcome:
     rows: int = 0
 
 
+Sink = Callable[[pl.DataFrame], None]
+
+
 def validate_extract(
     frame: pl.DataFrame,
     contract: Contract,
@@ -114,78 +169,19 @@ def validate_extract(
     references: Mapping[str, set[str]] | None = None,
 ) -> ValidationOutcome:
     """Split an all-text extract (as read by `read_extract`) into accepted typed rows and rejected rows."""
-    references = _clean_references(references)
     raw = _prepare(frame, contract)
-    clean = _clean(raw, contract)
-    expectations: list[dict[str, Any]] = []
-    rejections: list[pl.DataFrame] = []
-
-    duplicates = _duplicates(clean, contract)
-    rejections.append(duplicates)
-    expectations.append(
-        _entry(
-            {
-                "rule": "duplicate_row",
-                "column": "(all columns)",
-                "columns": list(contract.column_names),
-                "name": "no row is an exact copy of an earlier row (the first copy is kept)",
-            },
-            kind="polars: duplicate rows",
-            phase="format",
-            engine="polars",
-            element_count=clean.height,
-            rejected=duplicates,
+    accepted: list[pl.DataFrame] = []
+    rejections: list[pl.DataFrame] = [_no_rejections()]
+    retracted: list[pl.DataFrame] = [raw.select(KEY).clear()]
+    with duckdb.connect() as con:
+        con.register("extract_frame", raw.to_arrow())
+        con.execute("create table extract as select * from extract_frame")
+        con.unregister("extract_frame")
+        expectations = validate_table(
+            con, "extract", contract, extract_date=extract_date, references=references,
+            accept=accepted.append, reject=rejections.append, retract=retracted.append,
         )
-    )
-    candidates = clean.join(
-        duplicates.select(pl.col("file").alias(SOURCE_FILE), pl.col("row").alias(SOURCE_ROW)),
-        on=KEY,
-        how="anti",
-    )
-
-    # Phase "format": the text as it arrived, trimmed.
-    format_results = run_suite(
-        build_suite(contract, phase="format", extract_date=extract_date, references=references),
-        _text_pandas(candidates, contract),
-    )
-    failed = _collect(format_results, "format", contract, raw, clean, expectations, rejections)
-    expectations.extend(_skipped_entries(contract, references))
-    passing = candidates.join(failed, on=KEY, how="anti")
-
-    # Typing cannot fail after the format rules passed, except where a value fits the pattern but not the
-    # type (a whole number too large for 64 bits): GX has no such expectation, so polars finds those rows.
-    typed, cast_failures = _typed(passing, contract)
-    for column, rows in cast_failures.items():
-        col = contract.column(column)
-        meta = {
-            "rule": f"type {col.type}",
-            "column": column,
-            "columns": [column],
-            "name": f"{column} fits the {col.type} type",
-            "problem": f"cannot be stored as a {col.type} value (too many digits)",
-        }
-        rejected = _rejections(rows, meta, contract, raw, clean, order=len(expectations))
-        rejections.append(rejected)
-        expectations.append(
-            _entry(
-                meta,
-                kind="polars: cast",
-                phase="format",
-                engine="polars",
-                element_count=passing.height,
-                rejected=rejected,
-            )
-        )
-        typed = typed.join(rows, on=KEY, how="anti")
-
-    # Phase "values": the typed rows.
-    value_results = run_suite(
-        build_suite(contract, phase="values", extract_date=extract_date, references=references),
-        _typed_pandas(typed, contract),
-    )
-    failed_values = _collect(value_results, "values", contract, raw, clean, expectations, rejections)
-    accepted = typed.join(failed_values, on=KEY, how="anti")
-
+    kept = pl.concat(accepted).join(pl.concat(retracted), on=KEY, how="anti")
     rejected = (
         pl.concat(rejections, how="vertical")
         .sort(["file", "row", "_order"], maintain_order=True)
@@ -193,7 +189,7 @@ def validate_extract(
     )
     outcome = ValidationOutcome(
         source=contract.source,
-        accepted=accepted,
+        accepted=kept,
         rejected=rejected,
         rows_read=raw.height,
         expectations=expectations,
@@ -204,11 +200,118 @@ def validate_extract(
         "%s: %d row(s) read, %d accepted, %d rejected (%.1f%%)",
         contract.source,
         raw.height,
-        accepted.height,
+        kept.height,
         outcome.rejected_row_count,
         100 * outcome.rejected_share,
     )
     return outcome
+
+
+def validate_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    contract: Contract,
+    *,
+    extract_date: date,
+    references: Mapping[str, set[str]] | None,
+    accept: Sink,
+    reject: Sink,
+    retract: Sink,
+) -> list[dict[str, Any]]:
+    """Validate the all-text extract in warehouse table `table` (a code constant) CHUNK_ROWS rows at a time.
+
+    Typed accepted rows go to `accept` and rejected-row records (with `_order`, the rule's place) to
+    `reject`, chunk by chunk (`accept` is called at least once, so an empty extract still gives the typed
+    columns); rows already accepted that a rule over the whole table then breaks (a
+    repeated unique key) go to `retract` at the end. Returns the expectations, counted over all chunks.
+    """
+    references = _clean_references(references)
+    present = [d[0] for d in con.execute(f'select * from "{table}" limit 0').description]
+    _prepare(pl.DataFrame(schema=dict.fromkeys(present, pl.Utf8)), contract)  # required columns
+    format_suite = build_suite(contract, phase="format", extract_date=extract_date, references=references)
+    values_suite = build_suite(contract, phase="values", extract_date=extract_date, references=references)
+    # Unique keys span chunks, so GX (which sees one chunk) cannot judge them: see _UniqueKeys.
+    unique = _UniqueKeys(contract, values_suite, start=VALUES_RANK)
+    values_suite = build_suite(
+        contract, phase="values", extract_date=extract_date, references=references, leave_out=("unique ",)
+    )
+    tally = _Tally()
+    _mark_repeated_rows(con, table, contract)
+    typed_rows, chunks = 0, 0
+    reader = con.cursor().execute(
+        f"select {_quoted_names([*contract.column_names, *KEY])}, rowid as _ord from \"{table}\""
+    ).to_arrow_reader(CHUNK_ROWS)
+    for batch in reader:
+        chunks += 1
+        chunk = _arrow_frame(batch).with_columns(
+            *[pl.col(c).cast(pl.Utf8) for c in contract.column_names], pl.col(SOURCE_ROW).cast(pl.Int64)
+        )
+        raw = chunk.select(*contract.column_names, *KEY)
+        clean = _clean(raw, contract)
+        bounds = {"first": chunk["_ord"].min(), "last": chunk["_ord"].max()}
+        marks = con.execute(
+            "select _source_file, _source_row, _first_file, _first_row from _repeated_rows "
+            "where _ord between $first and $last order by _ord", bounds
+        ).pl()
+        duplicates = _duplicates(marks, contract)
+        reject(duplicates)
+        tally.add(DUPLICATE_RANK, _duplicate_entry(contract, clean.height, duplicates))
+        candidates = clean.join(marks.select(KEY), on=KEY, how="anti")
+
+        # Phase "format": the text as it arrived, trimmed.
+        format_results = run_suite(format_suite, _text_pandas(candidates, contract))
+        failed = _collect(format_results, "format", FORMAT_RANK, contract, raw, clean, tally, reject)
+        passing = candidates.join(failed, on=KEY, how="anti")
+
+        # Typing cannot fail after the format rules passed, except where a value fits the pattern but not the
+        # type (a whole number too large for 64 bits): GX has no such expectation, so polars finds those rows.
+        typed, cast_failures = _typed(passing, contract)
+        for column, rows in cast_failures.items():
+            col = contract.column(column)
+            meta = {
+                "rule": f"type {col.type}",
+                "column": column,
+                "columns": [column],
+                "name": f"{column} fits the {col.type} type",
+                "problem": f"cannot be stored as a {col.type} value (too many digits)",
+            }
+            rank = CAST_RANK + contract.column_names.index(column)
+            rejected = _rejections(rows, meta, contract, raw, clean, order=rank)
+            reject(rejected)
+            tally.add(rank, _entry(meta, kind="polars: cast", phase="format", engine="polars",
+                                   element_count=passing.height, rejected=rejected))
+            typed = typed.join(rows, on=KEY, how="anti")
+        unique.record(con, typed.join(chunk.select(*KEY, "_ord"), on=KEY, how="left"))
+        typed_rows += typed.height
+
+        # Phase "values": the typed rows.
+        value_results = run_suite(values_suite, _typed_pandas(typed, contract))
+        failed_values = _collect(value_results, "values", VALUES_RANK, contract, raw, clean, tally, reject)
+        accept(typed.join(failed_values, on=KEY, how="anti"))
+        del chunk, raw, clean, candidates, passing, typed
+    if not chunks:
+        accept(_typed(_clean(_prepare(pl.DataFrame(schema=dict.fromkeys(present, pl.Utf8)), contract), contract),
+                      contract)[0])
+
+    def extract_rows(ords: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        con.register("_candidate_rows", ords.to_arrow())
+        try:
+            found = con.execute(
+                f"select {_quoted_names([*contract.column_names, *KEY])} from \"{table}\" "
+                "where rowid in (select _ord from _candidate_rows) order by rowid"
+            ).pl()
+        finally:
+            con.unregister("_candidate_rows")
+        raw = _prepare(found, contract)
+        return raw, _clean(raw, contract), _typed(_clean(raw, contract), contract)[0]
+
+    for rank, rejected, entry in unique.judge(con, extract_rows, element_count=typed_rows):
+        reject(rejected)
+        retract(rejected.select(pl.col("file").alias(SOURCE_FILE), pl.col("row").alias(SOURCE_ROW)))
+        tally.add(rank, entry)
+    for rank, entry in enumerate(_skipped_entries(contract, references), start=SKIPPED_RANK):
+        tally.add(rank, entry)
+    return tally.listed()
 
 
 def check_accepted(
@@ -219,44 +322,97 @@ def check_accepted(
     references: Mapping[str, set[str]] | None = None,
     rejected_share: float = 0.0,
 ) -> CheckOutcome:
-    """Re-run the whole compiled suite on an accepted, typed table; hold the rejected share to the contract.
+    """Re-run the compiled suite on an accepted, typed table held in memory (see `check_table`)."""
+    frame = _with_source_columns(accepted, contract)
+    with duckdb.connect() as con:
+        con.register("accepted_frame", frame.to_arrow())
+        con.execute("create table accepted as select * from accepted_frame")
+        con.unregister("accepted_frame")
+        return check_table(
+            con, "accepted", contract, extract_date=extract_date, references=references, rejected_share=rejected_share
+        )
+
+
+def check_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    contract: Contract,
+    *,
+    extract_date: date,
+    references: Mapping[str, set[str]] | None = None,
+    rejected_share: float = 0.0,
+    names: Mapping[str, str] | None = None,
+) -> CheckOutcome:
+    """Re-run the compiled suite over accepted table `table` (a code constant), CHUNK_ROWS rows at a time;
+    hold the rejected share to the contract. `names` maps contract columns stored under another name.
 
     Passes only if every expectation holds and `rejected_share` is within the contract's
-    `max_rejected_share`.
+    `max_rejected_share`. The "format" phase leaves out the type rules (a whole number, a real date): the
+    table holds typed values, and a typed value written back as text always fits its type's pattern, so
+    that check could not fail and would cost a text copy of every row. Required, allowed codes, patterns
+    and references still run, on the stored values.
     """
     references = _clean_references(references)
+    stored = {c: (names or {}).get(c, c) for c in contract.column_names}
+    present = {d[0] for d in con.execute(f'select * from "{table}" limit 0').description}
     failures: list[str] = []
-    absent = [c for c in contract.column_names if c not in accepted.columns]
+    absent = [c for c in contract.column_names if stored[c] not in present]
     if absent:
         failures.append(f"{contract.source}: the accepted table has no column(s) {', '.join(absent)}.")
-    typed = _retype(_with_source_columns(accepted, contract), contract)
-    text = _as_text(typed, contract)
-
-    expectations: list[dict[str, Any]] = []
-    phases: tuple[tuple[Phase, pd.DataFrame], ...] = (
-        ("format", _text_pandas(text, contract)),
-        ("values", _typed_pandas(typed, contract)),
+    # Text rules on a column of another type (none in today's contracts) still see text.
+    as_text = [c.name for c in contract.columns if c.type != "string" and (c.allowed or c.regex or c.references)]
+    suites: tuple[tuple[Phase, int, Any], ...] = (
+        ("format", FORMAT_RANK, build_suite(
+            contract, phase="format", extract_date=extract_date, references=references, leave_out=("type ",))),
+        ("values", VALUES_RANK, build_suite(
+            contract, phase="values", extract_date=extract_date, references=references, leave_out=("unique ",))),
     )
-    for phase, frame in phases:
-        results = run_suite(
-            build_suite(contract, phase=phase, extract_date=extract_date, references=references), frame
-        )
-        for result in results:
-            rejected = _rejections(result.rows, result.meta, contract, text, text, order=len(expectations))
-            expectations.append(
-                _entry(
-                    result.meta,
-                    kind=result.kind,
-                    phase=phase,
-                    engine=GX,
-                    element_count=result.element_count,
-                    rejected=rejected,
-                    success=result.success,
-                    unexpected_count=result.unexpected_count,
-                )
-            )
-            if not result.success:
-                failures.append(_check_failure(contract, result, rejected))
+    unique = _UniqueKeys(
+        contract,
+        build_suite(contract, phase="values", extract_date=extract_date, references=references),
+        start=VALUES_RANK,
+    )
+    select = ", ".join(
+        [*(f'"{stored[c]}" as "{c}"' for c in contract.column_names if c not in absent), *(f'"{k}"' for k in KEY)]
+    )
+    tally = _Tally()
+    rows = 0
+    for batch in con.cursor().execute(f'select {select}, rowid as _ord from "{table}"').to_arrow_reader(CHUNK_ROWS):
+        chunk = _arrow_frame(batch)
+        typed = _retype(chunk, contract)
+        rows += typed.height
+        unique.record(con, typed.with_columns(chunk["_ord"]))
+        values = _typed_pandas(typed, contract)
+        text_columns = _as_text(typed, contract).select(as_text) if as_text else None
+        frames = {"format": _typed_pandas(typed.with_columns(text_columns), contract) if as_text else values,
+                  "values": values}
+        text: pl.DataFrame | None = None
+        for phase, start, suite in suites:
+            for number, result in enumerate(run_suite(suite, frames[phase])):
+                if text is None and not result.rows.is_empty():
+                    text = _as_text(typed, contract)
+                rejected = _rejections(result.rows, result.meta, contract, text, text, order=start + number)
+                tally.add(start + number, _entry(
+                    result.meta, kind=result.kind, phase=phase, engine=GX, element_count=result.element_count,
+                    rejected=rejected, success=result.success, unexpected_count=result.unexpected_count,
+                ))
+
+    def stored_rows(ords: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        con.register("_candidate_rows", ords.to_arrow())
+        try:
+            found = con.execute(
+                f'select {select} from "{table}" where rowid in (select _ord from _candidate_rows) order by rowid'
+            ).pl()
+        finally:
+            con.unregister("_candidate_rows")
+        typed = _retype(found, contract)
+        text = _as_text(typed, contract)
+        return text, text, typed
+
+    for rank, _, entry in unique.judge(con, stored_rows, element_count=rows):
+        tally.add(rank, entry)
+    expectations = tally.listed()
+    failures.extend(_check_failure(contract, e) for e in expectations if e["success"] is False)
     expectations.extend(_skipped_entries(contract, references))
 
     if rejected_share > contract.max_rejected_share:
@@ -281,7 +437,153 @@ def check_accepted(
         rejected_share=rejected_share,
         max_rejected_share=contract.max_rejected_share,
         title=contract.title,
-        rows=accepted.height,
+        rows=rows,
+    )
+
+
+# --- chunks --------------------------------------------------------------------------------------------
+
+
+def _arrow_frame(batch: pa.RecordBatch) -> pl.DataFrame:
+    frame = pl.from_arrow(batch)
+    assert isinstance(frame, pl.DataFrame)  # a record batch always gives a frame
+    return frame
+
+
+def _quoted_names(names: list[str]) -> str:
+    return ", ".join(f'"{name}"' for name in names)
+
+
+@dataclass
+class _Tally:
+    """Expectation entries added up over chunks, in rule order (`rank`): counts add, the first examples stay."""
+
+    entries: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def add(self, rank: int, entry: dict[str, Any]) -> None:
+        known = self.entries.setdefault(rank, entry)
+        if known is entry:
+            return
+        known["element_count"] += entry["element_count"]
+        known["unexpected_count"] += entry["unexpected_count"]
+        known["success"] = known["success"] and entry["success"]
+        known["unexpected"] = [*known["unexpected"], *entry["unexpected"]][:SAMPLE_SIZE]
+
+    def listed(self) -> list[dict[str, Any]]:
+        return [self.entries[rank] for rank in sorted(self.entries)]
+
+
+class _UniqueKeys:
+    """Unique keys judged over the whole table although GX sees one chunk at a time: each chunk's typed rows
+    leave a 64-bit hash of each key in a temporary table, and only the rows whose hash repeats are read
+    back and compared value by value (rows with every key column empty are not judged, as in GX)."""
+
+    def __init__(self, contract: Contract, values_suite: ExpectationSuite, *, start: int) -> None:
+        self.contract = contract
+        self.rules = [
+            (start + number, dict(e.meta or {}), e.expectation_type)
+            for number, e in enumerate(values_suite.expectations)
+            if str((e.meta or {})["rule"]).startswith("unique ")
+        ]
+        self.created = False
+
+    def record(self, con: duckdb.DuckDBPyConnection, typed: pl.DataFrame) -> None:
+        """Remember the keys of `typed` (which also holds `_ord`, the row's place in the table)."""
+        if not self.rules:
+            return
+        hashes = typed.select(
+            pl.col("_ord"),
+            *[
+                pl.when(pl.all_horizontal([pl.col(c).is_null() for c in meta["columns"]]))
+                .then(None)
+                .otherwise(pl.struct(meta["columns"]).hash())
+                .alias(f"_h{number}")
+                for number, (_, meta, _) in enumerate(self.rules)
+            ],
+        )
+        con.register("_key_hashes", hashes.to_arrow())
+        try:
+            if not self.created:
+                con.execute("create or replace temp table _unique_keys as select * from _key_hashes limit 0")
+                self.created = True
+            con.execute("insert into _unique_keys select * from _key_hashes")
+        finally:
+            con.unregister("_key_hashes")
+
+    def judge(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        fetch: Callable[[pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]],
+        *,
+        element_count: int,
+    ) -> Iterator[tuple[int, pl.DataFrame, dict[str, Any]]]:
+        """Per unique key: its rank, the rejected-row records of every row sharing a key, and its entry.
+
+        `fetch` turns `_ord` values into the rows as arrived, trimmed and typed, in table order."""
+        for number, (rank, meta, kind) in enumerate(self.rules):
+            key = list(meta["columns"])
+            ords = (
+                con.execute(
+                    f"select _ord from _unique_keys where _h{number} in (select _h{number} from _unique_keys "
+                    f"where _h{number} is not null group by all having count(*) > 1) order by _ord"
+                ).pl()
+                if self.created
+                else pl.DataFrame(schema={"_ord": pl.Int64})
+            )
+            rejected = _no_rejections()
+            if ords.height:
+                raw, clean, typed = fetch(ords)
+                repeated = (
+                    typed.filter(~pl.all_horizontal([pl.col(c).is_null() for c in key]))
+                    .filter(pl.len().over(key) > 1)
+                    .select(KEY)
+                )
+                rejected = _rejections(repeated, meta, self.contract, raw, clean, order=rank)
+            yield rank, rejected, _entry(
+                meta, kind=f"{kind} (over all chunks: polars hashes, DuckDB counts)", phase="values",
+                engine="polars", element_count=element_count, rejected=rejected,
+            )
+
+
+# Exactly what polars' str.strip_chars() removes (Unicode White_Space), so DuckDB trims the same way.
+WHITESPACE = "".join(
+    chr(c) for c in [*range(0x09, 0x0E), 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029,
+                     0x202F, 0x205F, 0x3000]
+)
+
+
+def _mark_repeated_rows(con: duckdb.DuckDBPyConnection, table: str, contract: Contract) -> None:
+    """Temporary table _repeated_rows: every row repeating an earlier row of `table` in every contract column
+    (after trimming; the first copy is kept), with where that first copy is. A hash per row picks the
+    candidates and a window over them compares the values themselves, so the rule is exact across chunks."""
+    names = _quoted_names(list(contract.column_names))
+    # trim(value, characters) is slow, so only values starting or ending in white space go through it.
+    cleaned = ", ".join(
+        f"nullif(case when contains($ws, left(\"{c}\", 1)) or contains($ws, right(\"{c}\", 1)) "
+        f"then trim(\"{c}\", $ws) else \"{c}\" end, '') as \"{c}\""
+        for c in contract.column_names
+    )
+    con.execute(
+        f"""
+        create or replace temp table _repeated_rows as
+        with hashed as (select _ord, hash({names}) as _h from (select rowid as _ord, {cleaned} from "{table}")),
+        candidates as (
+            select rowid as _ord, _source_file, _source_row, {cleaned} from "{table}"
+            where rowid in (select _ord from hashed
+                            where _h in (select _h from hashed group by all having count(*) > 1))
+        )
+        select _ord, _source_file, _source_row::bigint as _source_row, _first_file, _first_row::bigint as _first_row
+        from (
+            select _ord, _source_file, _source_row,
+                   first_value(_source_file) over copies as _first_file,
+                   first_value(_source_row) over copies as _first_row,
+                   row_number() over copies as _copy
+            from candidates
+            window copies as (partition by {names} order by _ord)
+        )
+        where _copy > 1
+        """,
+        {"ws": WHITESPACE},
     )
 
 
@@ -399,7 +701,7 @@ def _typed_pandas(typed: pl.DataFrame, contract: Contract) -> pd.DataFrame:
     frame = typed.select(*contract.column_names, *KEY).to_pandas()
     # GX compares datetime64[ns] columns vectorised but falls back to a Python loop for other units.
     for col in contract.columns:
-        if col.type == "date":
+        if typed.schema[col.name] == pl.Date:
             frame[col.name] = frame[col.name].astype("datetime64[ns]")
     return frame
 
@@ -407,15 +709,8 @@ def _typed_pandas(typed: pl.DataFrame, contract: Contract) -> pd.DataFrame:
 # --- duplicate rows ------------------------------------------------------------------------------------
 
 
-def _duplicates(clean: pl.DataFrame, contract: Contract) -> pl.DataFrame:
-    """Rows repeating an earlier row in every contract column (after trimming): all but the first."""
-    cols = list(contract.column_names)
-    marked = clean.select(
-        *KEY,
-        (pl.int_range(pl.len()).over(cols) > 0).alias("_repeat"),
-        pl.col(SOURCE_FILE).first().over(cols).alias("_first_file"),
-        pl.col(SOURCE_ROW).first().over(cols).alias("_first_row"),
-    ).filter("_repeat")
+def _duplicates(marked: pl.DataFrame, contract: Contract) -> pl.DataFrame:
+    """Rejected-row records for rows repeating an earlier row (see `_mark_repeated_rows`)."""
     first = pl.concat_str(
         pl.when(pl.col("_first_file") == pl.col(SOURCE_FILE))
         .then(pl.lit("row "))
@@ -438,8 +733,19 @@ def _duplicates(clean: pl.DataFrame, contract: Contract) -> pl.DataFrame:
             pl.lit(" (every column holds the same value); the first copy was kept (rule: duplicate_row). "),
             pl.lit(DUPLICATE_ADVICE),
         ).alias("message"),
-        pl.lit(0, dtype=pl.Int64).alias("_order"),
+        pl.lit(DUPLICATE_RANK, dtype=pl.Int64).alias("_order"),
     )
+
+
+def _duplicate_entry(contract: Contract, rows: int, rejected: pl.DataFrame) -> dict[str, Any]:
+    meta = {
+        "rule": "duplicate_row",
+        "column": "(all columns)",
+        "columns": list(contract.column_names),
+        "name": "no row is an exact copy of an earlier row (the first copy is kept)",
+    }
+    return _entry(meta, kind="polars: duplicate rows", phase="format", engine="polars", element_count=rows,
+                  rejected=rejected)
 
 
 # --- turning GX results into rejected rows -------------------------------------------------------------
@@ -448,18 +754,20 @@ def _duplicates(clean: pl.DataFrame, contract: Contract) -> pl.DataFrame:
 def _collect(
     results: list[SuiteResult],
     phase: str,
+    start: int,
     contract: Contract,
     raw: pl.DataFrame,
     clean: pl.DataFrame,
-    expectations: list[dict[str, Any]],
-    rejections: list[pl.DataFrame],
+    tally: _Tally,
+    reject: Sink,
 ) -> pl.DataFrame:
-    """Record each result (appending to `expectations` and `rejections`); return the rows that failed any."""
+    """Record each result (in `tally`, rejections to `reject`); return the rows that failed any."""
     failed = [pl.DataFrame(schema={SOURCE_FILE: pl.Utf8, SOURCE_ROW: pl.Int64})]
-    for result in results:
-        rejected = _rejections(result.rows, result.meta, contract, raw, clean, order=len(expectations))
-        rejections.append(rejected)
-        expectations.append(
+    for number, result in enumerate(results):
+        rejected = _rejections(result.rows, result.meta, contract, raw, clean, order=start + number)
+        reject(rejected)
+        tally.add(
+            start + number,
             _entry(
                 result.meta,
                 kind=result.kind,
@@ -469,7 +777,7 @@ def _collect(
                 rejected=rejected,
                 success=result.success,
                 unexpected_count=result.unexpected_count,
-            )
+            ),
         )
         failed.append(result.rows)
     return pl.concat(failed).unique(maintain_order=True)
@@ -486,7 +794,7 @@ def _rejections(
 ) -> pl.DataFrame:
     """One rejected-row record per unexpected row of one rule, with its message."""
     if rows.is_empty():
-        return pl.DataFrame(schema={**REJECTED_SCHEMA, "_order": pl.Int64})
+        return _no_rejections()
     columns: list[str] = list(meta["columns"])
     other: str | None = meta.get("other")
     needed = [c for c in dict.fromkeys([*columns, *([other] if other else [])]) if c in raw.columns]
@@ -620,11 +928,13 @@ def _skipped_entries(contract: Contract, references: Mapping[str, set[str]]) -> 
     return entries
 
 
-def _check_failure(contract: Contract, result: SuiteResult, rejected: pl.DataFrame) -> str:
-    where = ", ".join(
-        f"{r['file']} row {r['row']}" for r in rejected.head(5).select("file", "row").to_dicts()
-    )
+def _check_failure(contract: Contract, entry: Mapping[str, Any]) -> str:
+    where = ", ".join(f"{r['file']} row {r['row']}" for r in entry["unexpected"][:5])
     return (
-        f"{contract.source}: {result.unexpected_count} accepted row(s) break the rule "
-        f"'{result.meta['name']}' (rule: {result.meta['rule']}), for example {where}."
+        f"{contract.source}: {entry['unexpected_count']} accepted row(s) break the rule "
+        f"'{entry['name']}' (rule: {entry['rule']}), for example {where}."
     )
+
+
+def _no_rejections() -> pl.DataFrame:
+    return pl.DataFrame(schema={**REJECTED_SCHEMA, "_order": pl.Int64})

@@ -7,6 +7,7 @@ Excel: the header is row 1) so that every rejection can point at a cell.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import fnmatch
 import io
@@ -114,15 +115,16 @@ def _read_csv_grid(path: Path, contract: Contract) -> pl.DataFrame:
         )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         # Excel's "Unicode text" export; decoding it is cheaper than asking the user to re-export.
-        text = data.decode("utf-16")
+        utf8 = data.decode("utf-16").encode("utf-8")
     elif b"\x00" in data[:65536]:
         raise _unreadable(contract, path, "it is not a text file (it looks like binary data)")
     else:
-        text = _decode_text(data, contract, path)
+        utf8 = _as_utf8(data, contract, path)
+    del data
 
     try:
         grid = pl.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            io.BytesIO(utf8),
             has_header=False,
             infer_schema=False,
             raise_if_empty=False,
@@ -131,7 +133,7 @@ def _read_csv_grid(path: Path, contract: Contract) -> pl.DataFrame:
         raise _unreadable(
             contract,
             path,
-            f"it could not be read as CSV ({_ragged_row(text) or _first_line(exc)}). "
+            f"it could not be read as CSV ({_ragged_row(utf8.decode('utf-8')) or _first_line(exc)}). "
             "Check that every row has as many values as the header and that quotes are closed",
         ) from exc
     if grid.height == 0:
@@ -149,9 +151,12 @@ def _ragged_row(text: str) -> str | None:
     return None
 
 
-def _decode_text(data: bytes, contract: Contract, path: Path) -> str:
+def _as_utf8(data: bytes, contract: Contract, path: Path) -> bytes:
+    """The file as UTF-8 bytes for polars. A UTF-8 file is used as it is (less any byte-order mark) rather
+    than decoded and encoded again: for a national extract that copy alone is a gigabyte."""
     try:
-        return data.decode("utf-8-sig")
+        data.decode("utf-8")
+        return data.removeprefix(codecs.BOM_UTF8)
     except UnicodeDecodeError:
         pass
     try:
@@ -164,7 +169,7 @@ def _decode_text(data: bytes, contract: Contract, path: Path) -> str:
             rule="encoding",
         ) from exc
     log.info("%s: %s is not UTF-8; read it as Windows-1252", contract.source, path.name)
-    return text
+    return text.encode("utf-8")
 
 
 # --- Excel ---------------------------------------------------------------------------------------------
