@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import logging
 import shutil
+import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -24,13 +25,13 @@ import polars as pl
 from dagster import AssetExecutionContext
 from dagster_duckdb import DuckDBResource
 
-from assets.tables import append_rows, replace_rows, replace_table
+from assets.tables import append_rows, replace_rows
 from oba_pipeline.contracts.contract import Contract, load_contract
 from oba_pipeline.contracts.report import write_report
 from oba_pipeline.contracts.validate import ValidationSummary, check_table, validate_table
 from oba_pipeline.errors import FileRuleError
 from oba_pipeline.ingest.pseudonymise import load_key, pseudonymise_column
-from oba_pipeline.ingest.readers import find_extract_files, read_extract
+from oba_pipeline.ingest.readers import find_extract_files, land_extract
 from oba_pipeline.resources import OBASettings
 
 log = logging.getLogger(__name__)
@@ -99,11 +100,15 @@ def build_source_assets(source: str) -> tuple[dg.AssetsDefinition, dg.AssetsDefi
             con.execute("begin transaction")
             try:
                 files = find_extract_files(oba.inputs, contract)
-                for number, path in enumerate(files):
-                    frame = read_extract(path, contract)
-                    (replace_table if number == 0 else append_rows)(con, f"raw_{source}", frame)
-                    rows += frame.height
-                    del frame
+                with tempfile.TemporaryDirectory(prefix=f"oba-{source}-") as scratch:
+                    for number, path in enumerate(files):
+                        # Through Parquet: a large CSV streams from its file into the table in batches.
+                        parquet = Path(scratch) / f"{number}.parquet"
+                        rows += land_extract(path, contract, parquet)
+                        into = (f'create or replace table "raw_{source}" as' if number == 0
+                                else f'insert into "raw_{source}" by name')
+                        con.execute(f"{into} select * from read_parquet($file)", {"file": str(parquet)})
+                        parquet.unlink()
             except FileRuleError as error:
                 con.execute("rollback")
                 context.log.error(str(error))

@@ -12,7 +12,7 @@ import pytest
 
 from oba_pipeline.contracts.contract import Contract, load_contract
 from oba_pipeline.errors import FileRuleError, OBAInputError
-from oba_pipeline.ingest.readers import find_extract_files, read_extract, read_extracts
+from oba_pipeline.ingest.readers import find_extract_files, land_extract, read_extract, read_extracts
 
 HEADER = "snapshot_date,worker_id,team,locality,role,fte,cases_held"
 
@@ -222,3 +222,42 @@ def test_read_extracts_concatenates_files_keeping_their_names(tmp_path: Path, ca
         ("caseloads_b.csv", 2),
         ("caseloads_b.csv", 3),
     ]
+
+
+# --- streaming a large CSV into the warehouse (land_extract) ----------------------------------------------
+
+
+@pytest.mark.parametrize("text, encoding", [
+    # quoted commas and line breaks, a blank line, padded values, a missing optional column, an extra column
+    ("snapshot_date,worker_id, Team ,locality,role,fte,cases_held,notes\n"
+     '2025-01-31,W1,"Team A, north",L1,social_worker,1.0,12,x\n'
+     "\n"
+     '2025-01-31, W2 ,"Team\nB",L2,team_manager ,0.5,3,\n'
+     ",,,,,,,\n"
+     "2025-02-28,W3,Team C,L1,social_worker,,,\n", "utf-8"),
+    ("\ufeff" + HEADER + "\r\n2025-01-31,W1,Équipe,L1,social_worker,1,2\r\n", "utf-8"),
+    (HEADER + "\n2025-01-31,W1,Café £,L1,social_worker,1,2\n", "cp1252"),  # read whole, then landed
+])
+def test_landed_extract_is_what_read_extract_reads(tmp_path: Path, caseloads: Contract, text: str, encoding: str):
+    path = write(tmp_path / "caseloads.csv", text, encoding)
+    rows = land_extract(path, caseloads, tmp_path / "landed.parquet")
+    landed = pl.read_parquet(tmp_path / "landed.parquet")
+    expected = read_extract(path, caseloads)
+    assert rows == expected.height == landed.height
+    assert landed.schema == expected.schema
+    assert landed.equals(expected)
+
+
+def test_landing_a_ragged_csv_names_the_row(tmp_path: Path, caseloads: Contract):
+    path = write(tmp_path / "caseloads.csv", f"{HEADER}\n2025-01-31,W1,T,L1,social_worker,1,2\n"
+                                             "2025-01-31,W2,T,L1,social_worker,1,2,surplus\n")
+    with pytest.raises(FileRuleError) as raised:
+        land_extract(path, caseloads, tmp_path / "landed.parquet")
+    assert "row 3 has 8 values but the header has 7" in str(raised.value)
+
+
+def test_landing_checks_the_header_before_reading_rows(tmp_path: Path, caseloads: Contract):
+    path = write(tmp_path / "caseloads.csv", "snapshot_date,worker_id\n2025-01-31,W1\n")
+    with pytest.raises(FileRuleError, match="required column"):
+        land_extract(path, caseloads, tmp_path / "landed.parquet")
+    assert not (tmp_path / "landed.parquet").exists()

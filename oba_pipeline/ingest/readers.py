@@ -12,6 +12,7 @@ import csv
 import fnmatch
 import io
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
@@ -26,6 +27,7 @@ SOURCE_ROW = "_source_row"
 
 CSV_SUFFIXES = frozenset({".csv", ".txt"})
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+STREAM_BLOCK = 16 * 1024 * 1024  # bytes read at a time when checking a CSV's encoding
 
 _STOP = "nothing from this file was loaded and the last published figures are still being served."
 # fastexcel renders date cells as "YYYY-MM-DD HH:MM:SS"; an extract wants the calendar date only.
@@ -95,6 +97,60 @@ def read_extracts(input_dir: Path, contract: Contract) -> pl.DataFrame:
     return pl.concat(frames, how="vertical")
 
 
+def land_extract(path: Path, contract: Contract, parquet: Path) -> int:
+    """Write one extract file, shaped as `read_extract` shapes it, to a Parquet file; the number of rows.
+
+    A UTF-8 CSV is streamed (polars reads and writes it in batches), so a national extract of several
+    gigabytes never sits in memory whole; other files (Excel, Windows-1252, UTF-16) are read whole.
+    """
+    path = Path(path)
+    lazy = _streamed_csv(path, contract) if path.suffix.lower() in CSV_SUFFIXES else None
+    if lazy is None:
+        frame = read_extract(path, contract)
+        frame.write_parquet(parquet)
+        return frame.height
+    try:
+        lazy.sink_parquet(parquet)
+    except (pl.exceptions.PolarsError, ValueError) as exc:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            ragged = _ragged_row(handle)
+        raise _unreadable(
+            contract,
+            path,
+            f"it could not be read as CSV ({ragged or _first_line(exc)}). "
+            "Check that every row has as many values as the header and that quotes are closed",
+        ) from exc
+    rows = pl.scan_parquet(parquet).select(pl.len()).collect().item()
+    log.info("%s: read %d row(s) from %s", contract.source, rows, path.name)
+    return rows
+
+
+def _streamed_csv(path: Path, contract: Contract) -> pl.LazyFrame | None:
+    """A lazy, contract-shaped scan of a UTF-8 CSV; None when the file must be read whole instead."""
+    try:
+        with path.open("rb") as handle:
+            first = handle.read(STREAM_BLOCK)
+            decoder = codecs.getincrementaldecoder("utf-8")()
+            block = first
+            while block:
+                decoder.decode(block)
+                block = handle.read(STREAM_BLOCK)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None  # Windows-1252 and other legacy encodings: the whole-file reader decodes them
+    except OSError as exc:
+        raise _unreadable(contract, path, f"it could not be opened ({exc.strerror or exc})") from exc
+    if not first.strip() or first.startswith((b"PK\x03\x04", b"\xff\xfe", b"\xfe\xff")) or b"\x00" in first:
+        return None  # empty, a workbook, UTF-16 or binary: the whole-file reader explains or converts it
+    header = next(csv.reader(io.StringIO(first.decode("utf-8", errors="ignore").removeprefix("\ufeff"),
+                                         newline="")), [])
+    positions = _header_positions(header, path.name, contract)
+    names = [f"column_{i + 1}" for i in range(len(header))]
+    grid = pl.scan_csv(path, has_header=False, infer_schema=False, new_columns=names, encoding="utf8",
+                       raise_if_empty=False)
+    return _shaped_body(grid, names, positions, 1, path.name, contract)
+
+
 # --- CSV -----------------------------------------------------------------------------------------------
 
 
@@ -141,9 +197,9 @@ def _read_csv_grid(path: Path, contract: Contract) -> pl.DataFrame:
     return grid
 
 
-def _ragged_row(text: str) -> str | None:
+def _ragged_row(text: str | Iterable[str]) -> str | None:
     """Where a CSV has more values in a row than in its header (only run once polars has refused the file)."""
-    rows = csv.reader(io.StringIO(text, newline=""))
+    rows = csv.reader(io.StringIO(text, newline="") if isinstance(text, str) else text)
     header = next(rows, [])
     for number, row in enumerate(rows, start=2):
         if len(row) > len(header):
@@ -229,6 +285,16 @@ def _first_used_row(path: Path) -> int:
 def _shape(grid: pl.DataFrame, first_row: int, file_name: str, contract: Contract) -> pl.DataFrame:
     """Match the grid's header to the contract and return the contract-shaped text frame."""
     header = [("" if v is None else str(v)) for v in grid.row(0)]
+    positions = _header_positions(header, file_name, contract)
+    frame = _shaped_body(grid.lazy(), grid.columns, positions, first_row, file_name, contract).collect()
+    dropped = grid.height - 1 - frame.height
+    if dropped:
+        log.info("%s: skipped %d blank row(s) in %s", contract.source, dropped, file_name)
+    return frame
+
+
+def _header_positions(header: list[str], file_name: str, contract: Contract) -> dict[str, int]:
+    """Where each contract column is in the file's header; a missing or repeated column stops the file."""
     wanted = {name.casefold(): name for name in contract.column_names}
     positions: dict[str, int] = {}
     extras: list[str] = []
@@ -274,10 +340,18 @@ def _shape(grid: pl.DataFrame, first_row: int, file_name: str, contract: Contrac
             file_name,
             ", ".join(absent),
         )
+    return positions
 
-    grid_names = grid.columns
-    body = grid.slice(1).with_row_index(SOURCE_ROW, offset=first_row + 1)
-    frame = body.select(
+
+def _shaped_body(grid: pl.LazyFrame, grid_names: list[str], positions: dict[str, int], first_row: int,
+                 file_name: str, contract: Contract) -> pl.LazyFrame:
+    """The rows under the header as the contract's text columns, numbered as the user sees them."""
+    body = grid.with_row_index(SOURCE_ROW, offset=first_row).slice(1)
+    # Rows with nothing in any cell (trailing blank lines, Excel rows cleared but kept) are not records.
+    blank = pl.all_horizontal(
+        [pl.col(name).is_null() | (pl.col(name).str.strip_chars() == "") for name in grid_names]
+    )
+    return body.filter(~blank).select(
         *[
             (pl.col(grid_names[positions[name]]) if name in positions else pl.lit(None))
             .cast(pl.Utf8)
@@ -287,18 +361,6 @@ def _shape(grid: pl.DataFrame, first_row: int, file_name: str, contract: Contrac
         pl.lit(file_name, dtype=pl.Utf8).alias(SOURCE_FILE),
         pl.col(SOURCE_ROW).cast(pl.Int64),
     )
-    # Rows with nothing in any cell (trailing blank lines, Excel rows cleared but kept) are not records.
-    blank = pl.all_horizontal(
-        [
-            pl.col(grid_names[i]).is_null() | (pl.col(grid_names[i]).str.strip_chars() == "")
-            for i in range(grid.width)
-        ]
-    )
-    keep = ~body.select(blank.alias("blank")).to_series()
-    dropped = frame.height - int(keep.sum())
-    if dropped:
-        log.info("%s: skipped %d blank row(s) in %s", contract.source, dropped, file_name)
-    return frame.filter(keep)
 
 
 def _unreadable(contract: Contract, path: Path, why: str, rule: str = "readable") -> FileRuleError:
