@@ -100,7 +100,10 @@ def build_source_assets(source: str) -> tuple[dg.AssetsDefinition, dg.AssetsDefi
             con.execute("begin transaction")
             try:
                 files = find_extract_files(oba.inputs, contract)
-                with tempfile.TemporaryDirectory(prefix=f"oba-{source}-") as scratch:
+                # Beside the copies of the files in landing: the Parquet holds identifiers too, so it stays
+                # where they are kept (and is removed with them if a run dies before cleaning up).
+                landing.mkdir(parents=True, exist_ok=True)
+                with tempfile.TemporaryDirectory(prefix="parquet-", dir=landing) as scratch:
                     for number, path in enumerate(files):
                         # Through Parquet: a large CSV streams from its file into the table in batches.
                         parquet = Path(scratch) / f"{number}.parquet"

@@ -27,6 +27,10 @@ from oba_pipeline.orchestration.sensors import (
 from oba_pipeline.resources import OBASettings
 
 INPUT_DIR_ENV = "OBA_INPUT_DIR"
+# DuckDB takes up to 80% of the machine's memory by default; a refresh shares the machine with the
+# dashboard, and national volumes fit in less by spilling joins and sorts to disk beside the warehouse.
+DUCKDB_MEMORY_ENV = "OBA_DUCKDB_MEMORY_LIMIT"
+DEFAULT_DUCKDB_MEMORY = "2GB"
 REFRESH_JOB = "refresh"
 # The run queue lets one run with this tag through at a time (see oba_pipeline/deploy/dagster.yaml).
 WAREHOUSE_TAG = "oba/warehouse"
@@ -53,7 +57,8 @@ def build_definitions(home: Home, input_dir: str) -> dg.Definitions:
         executor=dg.in_process_executor,
         resources={
             "oba": OBASettings(home=str(home.root), input_dir=input_dir, home_la=os.environ.get(HOME_LA_ENV, "")),
-            "duckdb": DuckDBResource(database=str(home.warehouse)),
+            "duckdb": DuckDBResource(database=str(home.warehouse), connection_config={
+                "memory_limit": os.environ.get(DUCKDB_MEMORY_ENV) or DEFAULT_DUCKDB_MEMORY}),
         },
     )
 
