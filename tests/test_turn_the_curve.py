@@ -187,6 +187,25 @@ def test_story_suppresses_small_groups() -> None:
     assert other["status"] == "c" and other["contribution"] is None
 
 
+
+def test_story_is_the_same_whatever_order_the_groups_arrive_in() -> None:
+    # Monthly averages (counts / 12) whose sum depends on the order they are added in, and two groups
+    # with equal contributions: the old story's total and ranks followed the order DuckDB returned rows.
+    indicator = load_catalogue().get("referrals_received")
+    names = [f"g{i}" for i in range(12)]
+    before = [12.0 + 7 * i for i in range(12)]
+    after = [b + 1.2 * (i % 5) + 0.1 * i for i, b in enumerate(before)]
+    after[3], after[7] = before[3] + 30, before[7] + 30
+    groups = pl.DataFrame({
+        "window": ["before"] * 12 + ["after"] * 12, "area_code": ["999"] * 24, "group_value": names * 2,
+        "numerator": before + after, "denominator": [None] * 24}, schema_overrides={"denominator": pl.Float64})
+    first = decompose(indicator, "referral_source", groups, None)
+    for seed in range(20):
+        again = decompose(indicator, "referral_source", groups.sample(fraction=1.0, shuffle=True, seed=seed), None)
+        assert again.sort("group_value").equals(first.sort("group_value"))
+    ranks = dict(first.select("group_value", "rank").iter_rows())
+    assert (ranks["g3"], ranks["g7"]) == (1, 2)
+
 # --- records: vintages, scenarios, targets ----------------------------------------------------------------
 
 def indicator_values(n_months: int, seed: int = 9) -> pl.DataFrame:

@@ -51,7 +51,9 @@ def group_sql(indicators: list[Indicator], dimension: str) -> str:
         table=indicators[0].calculation.table, in_period=in_period_sql(indicators[0], "month"),
         dimension=dimension,
         aggregates=",\n        ".join(f"{expression} as {name}" for name, expression in expressions.items()),
-        sums=",\n        ".join(f"sum({name}) as {name}" for name in expressions))
+        # summed month by month in a fixed order: a sum of doubles in whatever order DuckDB's threads
+        # meet the rows may differ in the last digit from one run to the next
+        sums=",\n        ".join(f"sum({name} order by period_start) as {name}" for name in expressions))
 
 
 def build_story(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, values: pl.DataFrame) -> pl.DataFrame:
@@ -90,7 +92,7 @@ def build_story(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, values: pl
     # A locality's own breakdown by locality is itself: only the authority is split by locality.
     return (pl.concat(frames, how="diagonal_relaxed").select(list(STORY_SCHEMA))
             .filter((pl.col("dimension") != "locality") | (pl.col("area_code") == authority))
-            .sort("indicator_id", "area_code", "dimension", "rank"))
+            .sort("indicator_id", "area_code", "dimension", "rank", "group_value", nulls_last=True))
 
 
 def _per_child(indicator: Indicator) -> bool:
@@ -116,7 +118,8 @@ def decompose(indicator: Indicator, dimension: str, groups: pl.DataFrame,
     for column in ("numerator_before", "numerator_after", "denominator_before", "denominator_after"):
         if column not in wide.columns:
             wide = wide.with_columns(pl.lit(0.0).alias(column))
-    wide = wide.fill_null(0.0)
+    # a fixed row order, so that every sum over groups below adds in the same order on every run
+    wide = wide.fill_null(0.0).sort("area_code", "group_value")
     months = float(WINDOW_MONTHS)
     calc = indicator.calculation
     if calc.denominator is None:
@@ -172,6 +175,7 @@ def _disclose(indicator: Indicator, out: pl.DataFrame) -> pl.DataFrame:
 
 
 def _finish(out: pl.DataFrame, indicator: Indicator, dimension: str) -> pl.DataFrame:
+    out = out.sort("area_code", "group_value")  # joins do not keep the order: sums below add in this one
     total = out.group_by("area_code").agg(total_change=pl.col("contribution").sum())
     shown = out.filter(pl.col("status") == "ok").select(
         "area_code", "group_value", "before_value", "after_value", "contribution", "mix_effect", "rate_effect",
@@ -187,10 +191,13 @@ def _finish(out: pl.DataFrame, indicator: Indicator, dimension: str) -> pl.DataF
         after_value=pl.lit(None, pl.Float64),
         contribution=pl.when(pl.col("status") == "ok").then(pl.col("contribution")),
         mix_effect=pl.lit(None, pl.Float64), rate_effect=pl.lit(None, pl.Float64), status="status")
+    # Equal contributions are ranked by group name, not by the order the rows happened to arrive in.
     return (pl.concat([shown, other], how="diagonal_relaxed").join(total, on="area_code", how="left")
+            .sort("area_code", pl.col("contribution").abs(), "group_value", descending=[False, True, False],
+                  nulls_last=True)
             .with_columns(
                 indicator_id=pl.lit(indicator.id), dimension=pl.lit(dimension),
                 share_of_change=pl.when(pl.col("total_change") != 0)
                 .then(pl.col("contribution") / pl.col("total_change")),
-                rank=pl.col("contribution").abs().rank("ordinal", descending=True).over("area_code")
-                .cast(pl.Int64)))
+                rank=pl.when(pl.col("contribution").is_not_null())
+                .then(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("area_code"))))

@@ -43,3 +43,4 @@ final as (
 )
 
 select * from final
+order by "window", area_code, group_value
