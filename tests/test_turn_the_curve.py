@@ -206,6 +206,18 @@ def test_story_is_the_same_whatever_order_the_groups_arrive_in() -> None:
     ranks = dict(first.select("group_value", "rank").iter_rows())
     assert (ranks["g3"], ranks["g7"]) == (1, 2)
 
+
+def test_story_of_no_change_has_no_share_of_it() -> None:
+    # Group changes that cancel out: their float sum is rounding noise, not a change to take shares of.
+    indicator = load_catalogue().get("referrals_received")
+    groups = pl.DataFrame({
+        "window": ["before"] * 3 + ["after"] * 3, "area_code": ["999"] * 6, "group_value": ["a", "b", "c"] * 2,
+        "numerator": [13.0, 71.0, 37.0, 71.0, 37.0, 13.0],
+        "denominator": [None] * 6}, schema_overrides={"denominator": pl.Float64})
+    story = decompose(indicator, "referral_source", groups, None)
+    assert story.get_column("total_change").to_list() == [0.0] * story.height
+    assert story.get_column("share_of_change").null_count() == story.height
+
 # --- records: vintages, scenarios, targets ----------------------------------------------------------------
 
 def indicator_values(n_months: int, seed: int = 9) -> pl.DataFrame:

@@ -30,6 +30,7 @@ from oba_pipeline.turn_the_curve.forecast import add_months
 STORY_SQL = Path(__file__).resolve().parent / "sql" / "story_groups.sql"
 WINDOW_MONTHS = 12
 OTHER = "other groups (small numbers)"
+NOISE = 1e-9  # a total change this small against the contributions' own size is rounding, not change
 
 STORY_SCHEMA = {
     "indicator_id": pl.Utf8, "area_code": pl.Utf8, "dimension": pl.Utf8, "group_value": pl.Utf8,
@@ -176,7 +177,12 @@ def _disclose(indicator: Indicator, out: pl.DataFrame) -> pl.DataFrame:
 
 def _finish(out: pl.DataFrame, indicator: Indicator, dimension: str) -> pl.DataFrame:
     out = out.sort("area_code", "group_value")  # joins do not keep the order: sums below add in this one
-    total = out.group_by("area_code").agg(total_change=pl.col("contribution").sum())
+    # A change that is only rounding noise (contributions cancelling to 1e-13) is no change: a share of it
+    # would be a meaningless 1e16.
+    total = out.group_by("area_code").agg(total_change=pl.col("contribution").sum(),
+                                          size=pl.col("contribution").abs().sum()).select(
+        "area_code", total_change=pl.when(pl.col("total_change").abs() > NOISE * pl.col("size"))
+        .then(pl.col("total_change")).otherwise(0.0))
     shown = out.filter(pl.col("status") == "ok").select(
         "area_code", "group_value", "before_value", "after_value", "contribution", "mix_effect", "rate_effect",
         "status")
