@@ -1,5 +1,6 @@
 """Turn the curve: baselines, verdicts, scorecard columns and the story behind each curve."""
 
+import os
 from collections.abc import Iterator
 
 import dagster as dg
@@ -45,7 +46,9 @@ def turn_the_curve_tables(context: AssetExecutionContext, oba: OBASettings,
         engine.dispose()
     with duckdb.get_connection() as con:
         values = read_table(con, "indicator_values")
-        tables = build_tables(values, load_catalogue(), records)
+        # OBA_TTC_WORKERS: how many processes fit the baselines (default one per CPU; 1 fits them in this one).
+        tables = build_tables(values, load_catalogue(), records,
+                              workers=int(os.environ.get("OBA_TTC_WORKERS", "0")) or None)
         frames = {"baselines": tables.baselines, "turn_the_curve": tables.turn_the_curve,
                   "scorecard": tables.scorecard, "ttc_scenarios": tables.scenarios}
         for name, frame in frames.items():

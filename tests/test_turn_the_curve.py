@@ -9,10 +9,19 @@ import polars as pl
 import pytest
 
 from oba_pipeline.catalogue import load_catalogue
+from oba_pipeline.turn_the_curve import build
 from oba_pipeline.turn_the_curve.build import build_tables
 from oba_pipeline.turn_the_curve.forecast import Baseline, NoBaseline, add_months, fit_baseline
 from oba_pipeline.turn_the_curve.intervals import value_interval
-from oba_pipeline.turn_the_curve.records import Records, add_scenario, load_records, set_target, start_cycle
+from oba_pipeline.turn_the_curve.records import (
+    CycleRecord,
+    Records,
+    ScenarioRecord,
+    add_scenario,
+    load_records,
+    set_target,
+    start_cycle,
+)
 from oba_pipeline.turn_the_curve.scorecard import trend_run
 from oba_pipeline.turn_the_curve.story import decompose
 from oba_pipeline.turn_the_curve.verdicts import Measure, Series, judge
@@ -337,3 +346,25 @@ def test_honesty_summary_counts_hits_misses_and_false_alarms() -> None:
     # A change from March 2023 is judged against reporting years up to 2021-22 (the last full one before).
     assert _last_full_year_before(date(2023, 2, 1)) == date(2021, 4, 1)
     assert _last_full_year_before(date(2023, 3, 1)) == date(2022, 4, 1)
+
+
+def test_the_tables_do_not_depend_on_how_many_workers_build_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Six areas, one with a cycle, a scenario and a target, so every kind of row crosses to a worker and back.
+    values = pl.concat([indicator_values(40 + area, seed=area).with_columns(area_code=pl.lit(f"9{area:02d}"))
+                        for area in range(6)])
+    frozen = fit_baseline(months(40), [float(v) for v in values.filter(area_code="900").get_column("value")],
+                          period_type="month", cutoff=months(40)[35], horizon=24)
+    assert isinstance(frozen, Baseline)
+    key = ("referrals_received", "900", "month")
+    records = Records(
+        cycles=[CycleRecord(1, *key, "Front door", date(2024, 4, 1), "tester", 1, "2024-04-01T00:00:00", frozen)],
+        scenarios=[ScenarioRecord(1, *key, "Schools team", "tester", "2024-04-02T00:00:00", "New liaison team",
+                                  {date(2024, 9, 1): 105.0, date(2024, 8, 1): 110.0})],
+        targets={key: 100.0})
+    monkeypatch.setattr(build, "MIN_SERIES_PER_WORKER", 1)  # a pool even for six series
+    alone = build_tables(values, load_catalogue(), records, workers=1)
+    shared = build_tables(values, load_catalogue(), records, workers=2)
+    for name in ("baselines", "turn_the_curve", "scorecard", "scenarios"):
+        assert getattr(shared, name).equals(getattr(alone, name)), name
+    assert alone.baselines.filter(series="scenario").get_column("scenario").to_list() == ["Schools team"] * 2
+    assert alone.turn_the_curve.filter(baseline="vintage").get_column("cycle_name").to_list() == ["Front door"]

@@ -11,7 +11,11 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 from collections import defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -21,9 +25,9 @@ import polars as pl
 from oba_pipeline.catalogue import Catalogue, Indicator
 from oba_pipeline.turn_the_curve.forecast import Baseline, NoBaseline, add_months, fit_baseline, step_months
 from oba_pipeline.turn_the_curve.intervals import value_interval
-from oba_pipeline.turn_the_curve.records import Records
+from oba_pipeline.turn_the_curve.records import CycleRecord, Records, ScenarioRecord
 from oba_pipeline.turn_the_curve.scorecard import scorecard_row
-from oba_pipeline.turn_the_curve.series import period_label, to_series
+from oba_pipeline.turn_the_curve.series import all_series, period_label
 from oba_pipeline.turn_the_curve.verdicts import TESTS, Measure, Series, Verdict, judge
 
 log = logging.getLogger(__name__)
@@ -32,6 +36,8 @@ FORECAST_HORIZON = {"month": 12, "reporting_year": 3}
 # Without a cycle, the verdict asks: did the latest periods beat what the curve said before them?
 PROVISIONAL_WINDOW = {"month": 12, "reporting_year": 2}
 SUSTAINED = {"month": 3, "reporting_year": 2}
+# Below this many series per worker, starting the workers costs more than they save.
+MIN_SERIES_PER_WORKER = 100
 
 VERDICT_LABELS = {
     "better": "Better than the baseline: the curve turned",
@@ -68,8 +74,13 @@ def provisional_cutoff(last: date, period_type: str) -> date:
     return add_months(last, -step_months(period_type) * PROVISIONAL_WINDOW[period_type])
 
 
-def build_tables(values: pl.DataFrame, catalogue: Catalogue, records: Records) -> TurnTheCurveTables:
-    """Every baseline, verdict and scorecard row for the published indicator values."""
+def build_tables(values: pl.DataFrame, catalogue: Catalogue, records: Records, *,
+                 workers: int | None = None) -> TurnTheCurveTables:
+    """Every baseline, verdict and scorecard row for the published indicator values.
+
+    Each measure, area and period type is fitted and judged on its own, so with `workers` above one
+    (default: one per CPU) they are shared out among that many processes; the results do not depend on
+    the number, because every fit draws from its own seeded generator."""
     areas = values.select("area_code", "area_name", "area_type").unique("area_code")
     cycles = defaultdict(list)
     for cycle in records.cycles:
@@ -77,39 +88,16 @@ def build_tables(values: pl.DataFrame, catalogue: Catalogue, records: Records) -
     scenarios = defaultdict(list)
     for scenario in records.scenarios:
         scenarios[(scenario.indicator_id, scenario.area_code, scenario.period_type)].append(scenario)
-    baseline_rows: list[dict] = []
+    jobs = [_Job(key, measure_of(catalogue.get(key[0])), series, statuses, cycles.get(key, []),
+                 scenarios.get(key, []), records.targets.get(key)) for key, series, statuses in all_series(values)]
+    baseline_columns: dict[str, list] = {name: [] for name in BASELINE_SCHEMA}
     verdict_rows: list[dict] = []
     score_rows: list[dict] = []
-    for (indicator_id, area_code, period_type), frame in values.group_by(
-            ["indicator_id", "area_code", "period_type"], maintain_order=True):
-        indicator = catalogue.get(str(indicator_id))
-        measure = measure_of(indicator)
-        series = to_series(frame)
-        key = (str(indicator_id), str(area_code), str(period_type))
-        last = series.periods[-1]
-        latest = fit_baseline(series.periods, series.values, period_type=key[2], cutoff=last,
-                              horizon=FORECAST_HORIZON[key[2]], unit=indicator.unit)
-        provisional = fit_baseline(series.periods, series.values, period_type=key[2],
-                                   cutoff=provisional_cutoff(last, key[2]), horizon=PROVISIONAL_WINDOW[key[2]],
-                                   unit=indicator.unit)
-        baseline_rows += _history_rows(key, measure, series, frame)
-        baseline_rows += _forecast_rows(key, "forecast", latest)
-        baseline_rows += _forecast_rows(key, "provisional", provisional)
-        k = SUSTAINED[key[2]]
-        verdict = judge(measure, series, provisional, k=k)
-        verdict_rows.append(_verdict_row(key, "provisional", provisional, verdict, k))
-        in_use = (verdict, provisional, None)
-        for cycle in cycles.get(key, []):
-            baseline_rows += _forecast_rows(key, "vintage", cycle.baseline, vintage_id=cycle.vintage_id,
-                                            cycle_name=cycle.name)
-            cycle_verdict = judge(measure, series, cycle.baseline, k=k)
-            verdict_rows.append(_verdict_row(key, "vintage", cycle.baseline, cycle_verdict, k, cycle=cycle))
-            in_use = (cycle_verdict, cycle.baseline, cycle)
-        for scenario in scenarios.get(key, []):
-            baseline_rows += [_row(key, "scenario", p, scenario=scenario.name, forecast_value=v,
-                                   note=f"{scenario.author}, {scenario.created_at[:10]}: {scenario.reason}")
-                              for p, v in sorted(scenario.values.items())]
-        score_rows.append(scorecard_row(key, measure, series, latest, in_use, records.targets.get(key)))
+    for columns, verdicts, score in _run(jobs, workers):
+        for name, column in columns.items():
+            baseline_columns[name].extend(column)
+        verdict_rows += verdicts
+        score_rows.append(score)
     turn = _typed(pl.DataFrame(verdict_rows, infer_schema_length=None)) if verdict_rows else pl.DataFrame()
     score = _typed(pl.DataFrame(score_rows, infer_schema_length=None)) if score_rows else pl.DataFrame()
     if turn.height:
@@ -118,11 +106,74 @@ def build_tables(values: pl.DataFrame, catalogue: Catalogue, records: Records) -
     if score.height:
         score = score.join(areas, on="area_code", how="left")
     return TurnTheCurveTables(
-        baselines=pl.DataFrame(baseline_rows, schema=BASELINE_SCHEMA),
+        baselines=pl.DataFrame(baseline_columns, schema=BASELINE_SCHEMA),
         turn_the_curve=turn,
         scorecard=score,
         scenarios=_scenario_frame(records),
     )
+
+
+@dataclass(frozen=True)
+class _Job:
+    """Everything one measure, area and period type needs, in plain Python so it travels to a worker."""
+
+    key: tuple[str, str, str]
+    measure: Measure
+    series: Series
+    statuses: list[str]
+    cycles: list[CycleRecord]
+    scenarios: list[ScenarioRecord]
+    target: float | None
+
+
+_Result = tuple[dict[str, list], list[dict], dict]
+
+
+def _run(jobs: list[_Job], workers: int | None) -> Iterator[_Result]:
+    """Each job's result, in the jobs' order: in this process when there are too few series to repay
+    starting the workers (a few seconds), else in a pool of worker processes."""
+    workers = min(workers or os.cpu_count() or 1, len(jobs) // MIN_SERIES_PER_WORKER)
+    if workers <= 1:
+        yield from map(_series_tables, jobs)
+        return
+    # forkserver, not fork: the parent runs polars' and Dagster's threads, which a forked child must not inherit.
+    # The server imports statsmodels and this module once, so each worker starts without importing them again.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        # Small chunks: a monthly series costs tens of times a yearly one, so large chunks balance badly.
+        yield from pool.map(_series_tables, jobs, chunksize=max(1, len(jobs) // (workers * 16)))
+
+
+def _series_tables(job: _Job) -> _Result:
+    """The baseline columns, verdict rows and scorecard row of one measure, area and period type."""
+    key, measure, series = job.key, job.measure, job.series
+    last = series.periods[-1]
+    latest = fit_baseline(series.periods, series.values, period_type=key[2], cutoff=last,
+                          horizon=FORECAST_HORIZON[key[2]], unit=measure.unit)
+    provisional = fit_baseline(series.periods, series.values, period_type=key[2],
+                               cutoff=provisional_cutoff(last, key[2]), horizon=PROVISIONAL_WINDOW[key[2]],
+                               unit=measure.unit)
+    columns: dict[str, list] = {name: [] for name in BASELINE_SCHEMA}
+    _history_columns(columns, key, measure, series, job.statuses)
+    _forecast_columns(columns, key, "forecast", latest)
+    _forecast_columns(columns, key, "provisional", provisional)
+    k = SUSTAINED[key[2]]
+    verdict = judge(measure, series, provisional, k=k)
+    verdict_rows = [_verdict_row(key, "provisional", provisional, verdict, k)]
+    in_use = (verdict, provisional, None)
+    for cycle in job.cycles:
+        _forecast_columns(columns, key, "vintage", cycle.baseline, vintage_id=cycle.vintage_id,
+                          cycle_name=cycle.name)
+        cycle_verdict = judge(measure, series, cycle.baseline, k=k)
+        verdict_rows.append(_verdict_row(key, "vintage", cycle.baseline, cycle_verdict, k, cycle=cycle))
+        in_use = (cycle_verdict, cycle.baseline, cycle)
+    for scenario in job.scenarios:
+        points = sorted(scenario.values.items())
+        _extend(columns, key, "scenario", [p for p, _ in points], scenario=scenario.name,
+                forecast_value=[v for _, v in points],
+                note=f"{scenario.author}, {scenario.created_at[:10]}: {scenario.reason}")
+    return columns, verdict_rows, scorecard_row(key, measure, series, latest, in_use, job.target)
 
 
 # Columns that can be empty in every row (no cycle, no target yet): their types, so exports stay typed.
@@ -142,35 +193,40 @@ def _typed(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.cast(casts) if casts else frame
 
 
-def _row(key: tuple[str, str, str], series: str, period: date, **fields: object) -> dict:
-    row: dict[str, object] = dict.fromkeys(BASELINE_SCHEMA)
-    row.update(indicator_id=key[0], area_code=key[1], period_type=key[2], series=series, period_start=period,
-               period_label=period_label(period, key[2]))
-    row.update(fields)
-    return row
+def _extend(columns: dict[str, list], key: tuple[str, str, str], series: str, periods: list[date],
+            **fields: object) -> None:
+    """Add one row per period to the baseline columns: `fields` are lists (one value per period) or a value
+    shared by them all; the columns not named stay empty."""
+    n = len(periods)
+    fields.update(indicator_id=key[0], area_code=key[1], period_type=key[2], series=series, period_start=periods,
+                  period_label=[period_label(p, key[2]) for p in periods])
+    for name, column in columns.items():
+        value = fields.get(name)
+        column.extend(value if isinstance(value, list) else [value] * n)
 
 
-def _history_rows(key: tuple[str, str, str], measure: Measure, series: Series, frame: pl.DataFrame) -> list[dict]:
+def _history_columns(columns: dict[str, list], key: tuple[str, str, str], measure: Measure, series: Series,
+                     statuses: list[str]) -> None:
     num = np.array([np.nan if x is None else x for x in series.numerators], dtype=float)
     den = np.array([np.nan if x is None else x for x in series.denominators], dtype=float)
     lower, upper = value_interval(measure.unit, num, den, measure.scale)
-    statuses = frame.sort("period_start").get_column("status").to_list()
-    return [
-        _row(key, "history", p, history_value=v, history_status=s,
-             history_lower=None if v is None or not np.isfinite(lo) else float(lo),
-             history_upper=None if v is None or not np.isfinite(hi) else float(hi))
-        for p, v, s, lo, hi in zip(series.periods, series.values, statuses, lower, upper, strict=True)
-    ]
+    _extend(columns, key, "history", series.periods, history_value=series.values, history_status=statuses,
+            history_lower=[None if v is None or not np.isfinite(lo) else float(lo)
+                           for v, lo in zip(series.values, lower, strict=True)],
+            history_upper=[None if v is None or not np.isfinite(hi) else float(hi)
+                           for v, hi in zip(series.values, upper, strict=True)])
 
 
-def _forecast_rows(key: tuple[str, str, str], kind: str, baseline: Baseline | NoBaseline, *,
-                   vintage_id: int | None = None, cycle_name: str | None = None) -> list[dict]:
+def _forecast_columns(columns: dict[str, list], key: tuple[str, str, str], kind: str,
+                      baseline: Baseline | NoBaseline, *, vintage_id: int | None = None,
+                      cycle_name: str | None = None) -> None:
     if isinstance(baseline, NoBaseline):
-        return []
-    return [_row(key, kind, p.period_start, vintage_id=vintage_id, cycle_name=cycle_name, forecast_value=p.forecast,
-                 lower=p.lower, upper=p.upper, method=baseline.method, fitted_from=baseline.fitted_from,
-                 fitted_to=baseline.fitted_to, note=baseline.note or None)
-            for p in baseline.points]
+        return
+    points = baseline.points
+    _extend(columns, key, kind, [p.period_start for p in points], vintage_id=vintage_id, cycle_name=cycle_name,
+            forecast_value=[p.forecast for p in points], lower=[p.lower for p in points],
+            upper=[p.upper for p in points], method=baseline.method, fitted_from=baseline.fitted_from,
+            fitted_to=baseline.fitted_to, note=baseline.note or None)
 
 
 def _verdict_row(key: tuple[str, str, str], kind: str, baseline: Baseline | NoBaseline, verdict: Verdict, k: int,

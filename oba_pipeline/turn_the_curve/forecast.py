@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
@@ -194,7 +193,6 @@ def _exponential_smoothing(y: np.ndarray, steps: int, *, seasonal: bool,
                                                    "seasonal_periods": SEASON}))
     else:
         candidates.append(("ets_level", {}))
-    series = pd.Series(y, index=pd.RangeIndex(len(y)))
     best = None
     for name, kwargs in candidates:
         with warnings.catch_warnings():
@@ -202,7 +200,8 @@ def _exponential_smoothing(y: np.ndarray, steps: int, *, seasonal: bool,
             warnings.simplefilter("ignore")
             try:
                 # Least squares without the brute-force start search: the same optimum here, ten times faster.
-                fitted = ExponentialSmoothing(series, initialization_method="estimated", **kwargs).fit(
+                # A plain array, not a pandas Series: the same fit without statsmodels' index handling.
+                fitted = ExponentialSmoothing(y, initialization_method="estimated", **kwargs).fit(
                     use_brute=False, method="least_squares")
             except (ValueError, np.linalg.LinAlgError):
                 continue

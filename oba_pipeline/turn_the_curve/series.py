@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 
 import polars as pl
@@ -26,6 +27,25 @@ def to_series(frame: pl.DataFrame) -> Series:
         numerators=rows.get_column("numerator").to_list(),
         denominators=rows.get_column("denominator").to_list(),
     )
+
+
+def all_series(values: pl.DataFrame) -> Iterator[tuple[tuple[str, str, str], Series, list[str]]]:
+    """Every measure, area and period type in `values` (in the order they first appear), with its series and
+    each period's status: one sort and one pass, not a sort per series."""
+    keys = ["indicator_id", "area_code", "period_type"]
+    order = values.select(keys).unique(maintain_order=True).with_row_index("series_number")
+    rows = (values.join(order, on=keys).sort("series_number", "period_start")
+            .select("series_number", "period_start", "value", "numerator", "denominator", "status"))
+    ends = rows.select(pl.col("series_number").rle().struct.field("len").cum_sum()).to_series().to_list()
+    periods, statuses = rows.get_column("period_start").to_list(), rows.get_column("status").to_list()
+    published = [v if s == "ok" else None
+                 for v, s in zip(rows.get_column("value").to_list(), statuses, strict=True)]
+    numerators, denominators = rows.get_column("numerator").to_list(), rows.get_column("denominator").to_list()
+    first = 0
+    for key, end in zip(order.select(keys).iter_rows(), ends, strict=True):
+        yield (key, Series(periods[first:end], published[first:end], numerators[first:end],
+                           denominators[first:end]), statuses[first:end])
+        first = end
 
 
 def measure_series(values: pl.DataFrame, indicator_id: str, area_code: str, period_type: str) -> Series:
