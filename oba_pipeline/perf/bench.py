@@ -67,24 +67,61 @@ MARTS_USED = ("mart_referrals", "mart_caseloads", "mart_spend")
 @dataclass
 class Measured:
     seconds: float
-    peak_mb: float
+    peak_mb: float  # the most memory resident at once in the process and all its children together
     returncode: int
     output: str
+    largest_process_mb: float = 0.0  # the largest single process (the kernel's own account, ru_maxrss)
+
+
+def tree_memory_mb(root: int) -> float:
+    """Memory of process `root` and every descendant together: the sum of their proportional set sizes
+    (a page shared by forked workers counts once in all), from /proc; Linux only."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended while being read
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    total_kb, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        stack.extend(children.get(pid, []))
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        total_kb += next((int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")), 0)
+    return total_kb / 1024
 
 
 def run_measured(command: list[str], env: dict[str, str] | None = None) -> Measured:
-    """Run a command to its end; wall time and the peak resident memory of it and its children."""
+    """Run a command to its end; wall time, and peak memory of it and its children: the sum over the process
+    tree sampled every 0.2 s (worker pools run side by side), and the largest single process."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT)
     chunks: list[bytes] = []
     reader = threading.Thread(target=lambda: chunks.append(process.stdout.read() if process.stdout else b""))
     reader.start()
+    peak = [0.0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.2):
+            peak[0] = max(peak[0], tree_memory_mb(process.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
     reader.join()
     process.returncode = os.waitstatus_to_exitcode(status)
     # ru_maxrss is in kilobytes on Linux: the largest resident set of the process or a waited-for child.
-    return Measured(seconds, usage.ru_maxrss / 1024, process.returncode, b"".join(chunks).decode(errors="replace"))
+    largest = usage.ru_maxrss / 1024
+    return Measured(seconds, max(peak[0], largest), process.returncode,
+                    b"".join(chunks).decode(errors="replace"), largest)
 
 
 def environment(home: Path | None = None) -> dict[str, str]:
@@ -225,7 +262,8 @@ def pandas_yardstick(extracts: Path) -> dict[str, float]:
     }
 
 
-def bench_scale(work: Path, scale: str, workers: int, log: Callable[[str], None]) -> dict[str, Any]:
+def bench_scale(work: Path, scale: str, workers: int, log: Callable[[str], None], *,
+                new_month: bool = True) -> dict[str, Any]:
     result: dict[str, Any] = {"scale": scale, **prepare_extracts(work, scale, workers, log)}
     home = work / scale / "home"
     shutil.rmtree(home, ignore_errors=True)
@@ -237,7 +275,10 @@ def bench_scale(work: Path, scale: str, workers: int, log: Callable[[str], None]
         result["full_refresh_failed"] = failure(full)
         log(f"[{scale}] full refresh FAILED: {result['full_refresh_failed']}")
         return result
-    log(f"[{scale}] full refresh {full.seconds:.1f} s, peak {full.peak_mb:,.0f} MB; one new month ...")
+    log(f"[{scale}] full refresh {full.seconds:.1f} s, peak {full.peak_mb:,.0f} MB")
+    if not new_month:
+        return result
+    log(f"[{scale}] one new month ...")
     month = refresh(home, work / scale / "extracts")
     steps = step_seconds(home)
     result.update(new_month_s=month.seconds, new_month_peak_mb=month.peak_mb, new_month_steps=steps)
@@ -584,6 +625,10 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(head + f"| {s['full_refresh_s']:.1f} s | {s['full_refresh_peak_mb'] / 1024:.2f} GB "
                          f"| did not finish: {s['new_month_failed']} | | | | |")
             continue
+        if "pandas" not in s:
+            lines.append(head + f"| {s['full_refresh_s']:.1f} s | {s['full_refresh_peak_mb'] / 1024:.2f} GB "
+                         "| not measured | not measured | | | |")
+            continue
         p = s["pandas"]
         lines.append(
             head + f"| {s['full_refresh_s']:.1f} s | {s['full_refresh_peak_mb'] / 1024:.2f} GB "
@@ -639,6 +684,10 @@ def main(argv: list[str] | None = None) -> None:
         "--dashboard-scale", default="", help="the scale whose dashboard is loaded (default: the largest)"
     )
     parser.add_argument("--no-dashboard", action="store_true")
+    parser.add_argument("--full-only", default="", help="scales measured by their full refresh only (comma-separated): "
+                        "no new month, no pandas yardstick")
+    parser.add_argument("--dashboard-only", action="store_true",
+                        help="only the dashboard, on the home an earlier run left for --dashboard-scale")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "oba_pipeline" / "perf" / "results" / "results")
     args = parser.parse_args(argv)
     scales = [s.strip() for s in args.scales.split(",") if s.strip()]
@@ -647,21 +696,27 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{datetime.now(UTC):%H:%M:%S} {message}", flush=True)
 
     results: dict[str, Any] = {"machine": machine(), "scales": [], "dashboard": None}
-    for scale in scales:
-        results["scales"].append(bench_scale(args.work, scale, args.workers, log))
+    full_only = {s.strip() for s in args.full_only.split(",") if s.strip()}
+    for scale in [] if args.dashboard_only else scales:
+        results["scales"].append(bench_scale(args.work, scale, args.workers, log, new_month=scale not in full_only))
+        _write(args.out, results)  # what is measured so far survives a later step that fails
     if not args.no_dashboard and scales:
         chosen = args.dashboard_scale or scales[-1]
         results["dashboard"] = {
             "scale": chosen,
             **bench_dashboard(args.work / chosen / "home", args.users, args.rounds, log),
         }
+    print(_write(args.out, results))
+
+
+def _write(out: Path, results: dict[str, Any]) -> str:
     results["verdicts"] = verdicts(results["scales"], results["dashboard"])
     results["finished"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
     text = markdown(results)
-    args.out.with_suffix(".md").write_text(text, encoding="utf-8")
-    print(text)
+    out.with_suffix(".md").write_text(text, encoding="utf-8")
+    return text
 
 
 if __name__ == "__main__":
