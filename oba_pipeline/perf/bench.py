@@ -586,7 +586,7 @@ def _verdict(name: str, value: float, op: str, target: float, unit: str, failed:
 
 def growth(scales: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """How refresh time and memory grew against the data, each scale against the first (the smallest)."""
-    finished = [s for s in scales if not s.get("full_refresh_failed")]
+    finished = sorted((s for s in scales if not s.get("full_refresh_failed")), key=lambda s: sum(s["rows"].values()))
     if len(finished) < 2:
         return []
     first = finished[0]
