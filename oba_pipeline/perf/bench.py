@@ -5,7 +5,7 @@
 
 For each scale it writes synthetic extracts (kept in --work and reused by the next run), copies the real
 published DfE files of `sample_data/published/` beside them, and then, each step in its own process so
-its peak memory is its own (os.wait4):
+its peak memory is its own (its process tree's memory summed, sampled every 0.2 s):
 
 1. the full refresh, on the extracts without their latest month, into an empty OBA home;
 2. one new month: the refresh with the complete extracts on top of that warehouse;
