@@ -25,7 +25,7 @@ import polars as pl
 from dagster import AssetExecutionContext
 from dagster_duckdb import DuckDBResource
 
-from assets.tables import append_rows, replace_rows
+from assets.tables import append_rows, registered, replace_rows
 from oba_pipeline.contracts.contract import Contract, load_contract
 from oba_pipeline.contracts.report import write_report
 from oba_pipeline.contracts.validate import ValidationSummary, check_table, validate_table
@@ -122,7 +122,6 @@ def build_source_assets(source: str) -> tuple[dg.AssetsDefinition, dg.AssetsDefi
                 con.execute("rollback")
                 raise
             con.execute("commit")
-        landing.mkdir(parents=True, exist_ok=True)
         for path in files:
             shutil.copy2(path, landing / path.name)
             with path.open("rb") as handle:
@@ -204,13 +203,7 @@ def _stage(con: duckdb.DuckDBPyConnection, contract: Contract, key: bytes,
         con.execute(f'drop table if exists "stg_{source}"')
 
         def accept(rows: pl.DataFrame) -> None:
-            staged = to_staged(contract, rows, key)
-            con.register("incoming_frame", staged.to_arrow())
-            try:
-                con.execute(f'create table if not exists "stg_{source}" as select * from incoming_frame limit 0')
-                con.execute(f'insert into "stg_{source}" select * from incoming_frame')
-            finally:
-                con.unregister("incoming_frame")
+            append_rows(con, f"stg_{source}", to_staged(contract, rows, key), create=True)
 
         def reject(rows: pl.DataFrame) -> None:
             if rows.height:
@@ -218,12 +211,9 @@ def _stage(con: duckdb.DuckDBPyConnection, contract: Contract, key: bytes,
 
         def retract(rows: pl.DataFrame) -> None:
             if rows.height:
-                con.register("retracted_frame", rows.to_arrow())
-                try:
+                with registered(con, rows, "retracted_frame"):
                     con.execute(f'delete from "stg_{source}" s using retracted_frame r '
                                 "where s._source_file = r._source_file and s._source_row = r._source_row")
-                finally:
-                    con.unregister("retracted_frame")
 
         expectations = validate_table(con, f"raw_{source}", contract, extract_date=date.today(),
                                       references=references, accept=accept, reject=reject, retract=retract)
