@@ -90,8 +90,19 @@ def aggregate_columns(indicators: list[Indicator],
     return {name: expression for expression, name in columns.items()}, names
 
 
+def statement_key(indicator: Indicator, period_type: str) -> tuple[object, ...]:
+    """The statement an entry's totals for one period type come from: its batch's for that period type,
+    except that open keys whose filter does not depend on the period type are counted once for all types
+    (merging the spans is the costly part, and it is the same for every type)."""
+    where = indicator.calculation.numerator.where or ""
+    shared = counts_open_keys(indicator) and "{period_type}" not in where
+    return (*batch_key(indicator), None if shared else period_type)
+
+
 def totals_sql(indicators: list[Indicator], period_type: str) -> str:
-    """The statement computing a batch's totals; identifiers come from the catalogue only."""
+    """The statement computing a batch's totals; identifiers come from the catalogue only. Open keys are
+    counted for every type in `$period_types` at once (a `period_type` column tells them apart); other
+    batches for the one type `period_type`."""
     if counts_open_keys(indicators[0]):
         calc = indicators[0].calculation
         where = calc.numerator.where
@@ -130,8 +141,8 @@ def compute_indicator_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogu
     areas = con.execute("select area_code, area_name, area_type from areas").pl()
     population = con.execute("select area_code, mid_year, children_0_17 from area_population").pl()
     authority = areas.filter(pl.col("area_type") == "authority").get_column("area_code").item()
-    # (entry, the periods to compute it for) by batch and period type
-    batches: dict[tuple[object, ...], list[tuple[Indicator, pl.DataFrame]]] = {}
+    # (entry, period type, the periods to compute it for) by statement
+    batches: dict[tuple[object, ...], list[tuple[Indicator, str, pl.DataFrame]]] = {}
     for indicator in catalogue.indicators:
         if indicator.source not in coverage:
             continue
@@ -143,22 +154,26 @@ def compute_indicator_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogu
                     continue
                 chosen = periods.join(wanted.select("period_type", "period_start"),
                                       on=["period_type", "period_start"], how="semi")
-            batches.setdefault((*batch_key(indicator), period_type), []).append((indicator, chosen))
+            batches.setdefault(statement_key(indicator, period_type), []).append((indicator, period_type, chosen))
     frames = []
-    for key, members in batches.items():
-        period_type = str(key[-1])
-        indicators = [indicator for indicator, _ in members]
+    for members in batches.values():
+        indicators = [indicator for indicator, _, _ in members]
+        period_types = sorted({period_type for _, period_type, _ in members})
         starts = None
         if only is not None:
-            starts = sorted(set(pl.concat([chosen for _, chosen in members])
-                                .filter(pl.col("period_type") == period_type).get_column("period_start")))
-        totals = con.execute(totals_sql(indicators, period_type),
-                             {"period_type": period_type, "period_starts": starts}).pl().with_columns(
+            starts = sorted(set(pl.concat([chosen.filter(pl.col("period_type") == period_type)
+                                           for _, period_type, chosen in members]).get_column("period_start")))
+        first_type = members[0][1]
+        shared = counts_open_keys(indicators[0])
+        parameters = {"period_types": period_types} if shared else {"period_type": first_type}
+        totals = con.execute(totals_sql(indicators, first_type), {**parameters, "period_starts": starts}).pl()
+        totals = totals.with_columns(
             area_code=pl.when(pl.col("is_authority")).then(pl.lit(authority)).otherwise(pl.col("locality")))
-        _, names = aggregate_columns(indicators, period_type)
-        for (indicator, chosen), (numerator, denominator) in zip(members, names, strict=True):
-            ours = totals.select("period_start", "area_code", numerator=pl.col(numerator),
-                                 denominator=pl.col(denominator) if denominator else pl.lit(None, pl.Float64))
+        _, names = aggregate_columns(indicators, first_type)
+        for (indicator, period_type, chosen), (numerator, denominator) in zip(members, names, strict=True):
+            ours = totals.filter(pl.col("period_type") == period_type) if shared else totals
+            ours = ours.select("period_start", "area_code", numerator=pl.col(numerator),
+                               denominator=pl.col(denominator) if denominator else pl.lit(None, pl.Float64))
             frames.append(_on_grid(indicator, period_type, ours, chosen, areas, population,
                                    coverage[indicator.source]))
     if not frames:

@@ -1,13 +1,15 @@
--- How many distinct keys (children) one stock entry counts at the end of every period of one type, for
--- each locality and for the whole authority, without joining every period to every row.
--- A key's spans (start to end, the entry's filter applied) are merged where they overlap or touch,
--- separately per locality and across the authority, so each key has at most one span open on any day;
--- the count at a period end is then the spans started by then minus the spans ended by then.
+-- How many distinct keys (children) one stock entry counts at the end of every period of the given types,
+-- for each locality and for the whole authority, without joining every period to every row.
+-- A key may have spans (start to end, the entry's filter applied) that overlap or touch: sorted by start,
+-- each span adds only the days past the furthest end of the key's earlier spans, so the pieces are
+-- disjoint and a key is counted once on any day, separately per locality and across the authority. The
+-- count at a period end is then the pieces started by then minus the pieces ended by then, worked out once
+-- and read at the end of every period of every type asked for.
 -- Placeholders in braces are filled from the indicator catalogue (trusted configuration in the
 -- repository); values are bound parameters.
 with periods as (
-    select period_start, period_end from periods
-    where period_type = $period_type
+    select period_type, period_start, period_end from periods
+    where list_contains($period_types::varchar[], period_type)
         -- a refresh that recomputes only some periods binds their starts; null means every period
         and ($period_starts::date[] is null or list_contains($period_starts::date[], period_start))
 ),
@@ -25,35 +27,29 @@ levels as (
     select true as is_authority, '' as locality, key, span_start, span_end from spans
 ),
 
-starts as (
+reach as (
     select
         *,
-        coalesce(span_start > max(span_end) over (
+        -- the furthest any earlier span of the same key (in the same area) reached
+        max(span_end) over (
             partition by is_authority, locality, key order by span_start, span_end
             rows between unbounded preceding and 1 preceding
-        ), true) as starts_island
+        ) as reached
     from levels
 ),
 
-islands as (
-    select
-        *,
-        sum(cast(starts_island as integer)) over (
-            partition by is_authority, locality, key order by span_start, span_end rows unbounded preceding
-        ) as island
-    from starts
-),
-
-merged as (
-    select is_authority, locality, min(span_start) as span_start, max(span_end) as span_end
-    from islands
-    group by is_authority, locality, key, island
+pieces as (
+    -- a span inside the key's earlier ones adds nothing; one reaching past them adds the days after
+    select is_authority, locality, greatest(span_start, coalesce(reached, span_start)) as piece_start, span_end
+    from reach
+    where reached is null or span_end > reached
 ),
 
 changes as (
-    select is_authority, locality, span_start as day, 1 as change from merged
+    -- a piece starting the day another ends cancels out: the key stays counted
+    select is_authority, locality, piece_start as day, 1 as change from pieces
     union all
-    select is_authority, locality, span_end as day, -1 as change from merged
+    select is_authority, locality, span_end as day, -1 as change from pieces
 ),
 
 running as (
@@ -72,6 +68,7 @@ areas as (
 
 final as (
     select
+        p.period_type,
         p.period_start,
         a.is_authority,
         case when a.is_authority then null else a.locality end as locality,
