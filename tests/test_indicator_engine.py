@@ -15,6 +15,7 @@ from oba_pipeline.disclosure import apply_disclosure_control
 from oba_pipeline.indicators import reference
 from oba_pipeline.indicators.calendar import calendar_frame
 from oba_pipeline.indicators.engine import Coverage, _aggregate_sql, compute_indicator_values
+from oba_pipeline.turn_the_curve.story import build_story
 
 REFERRAL_DATES = ["referral_date", "assessment_start_date", "assessment_authorised_date", "s47_start_date",
                   "cpp_start_date", "cpp_end_date", "cla_start_date", "cla_end_date", "closure_date"]
@@ -224,3 +225,38 @@ def test_engine_places_rows_in_periods_as_defined(con: duckdb.DuckDBPyConnection
     assert partial.height == 9
     assert_frame_equal(partial, values.join(partial.select("indicator_id", "period_type", "period_start").unique(),
                                             on=["indicator_id", "period_type", "period_start"], how="semi"))
+
+
+def test_story_splits_the_authority_by_every_breakdown_and_adds_up(con: duckdb.DuckDBPyConnection) -> None:
+    """The story's groups come from one statement per batch: each breakdown's contributions add up to the
+    authority's change, the authority is split by locality, and a locality is not split by itself."""
+    rng = random.Random(11)
+    first, last = date(2022, 4, 1), date(2024, 3, 1)
+    rows = []
+    for number in range(1_500):
+        referral = first + timedelta(days=rng.randrange(700 if rng.random() < 0.5 else 400))
+        rows.append({"child_key": f"c{number}", "locality": rng.choice("AB"), "referral_date": referral,
+                     "referral_source": rng.choice(["1A", "2A", "3A"]), "referral_nfa": "N"})
+    mart(con, rows)
+    build_reference(con, first, last)
+    catalogue = load_catalogue()
+    values = compute_indicator_values(con, catalogue, {"referrals": Coverage(first_month=first, last_month=last)})
+    story = build_story(con, catalogue, values).filter(indicator_id="referrals_received")
+
+    monthly = values.filter(indicator_id="referrals_received", period_type="month", area_code="999")
+    after = monthly.filter(pl.col("period_start") >= date(2023, 4, 1)).get_column("numerator").sum() / 12
+    before = monthly.filter(pl.col("period_start") < date(2023, 4, 1)).get_column("numerator").sum() / 12
+    authority = story.filter(area_code="999")
+    assert set(authority.get_column("dimension")) == {"locality", "referral_source"}
+    for dimension in ("locality", "referral_source"):
+        groups = authority.filter(dimension=dimension)
+        assert groups.get_column("status").unique().to_list() == ["ok"]
+        assert groups.get_column("contribution").sum() == pytest.approx(after - before)
+    assert sorted(authority.filter(dimension="locality").get_column("group_value")) == ["A", "B"]
+    for locality in ("A", "B"):
+        own = story.filter(area_code=locality)
+        assert own.get_column("dimension").unique().to_list() == ["referral_source"]
+        local = values.filter(indicator_id="referrals_received", period_type="month", area_code=locality)
+        change = (local.filter(pl.col("period_start") >= date(2023, 4, 1)).get_column("numerator").sum()
+                  - local.filter(pl.col("period_start") < date(2023, 4, 1)).get_column("numerator").sum()) / 12
+        assert own.get_column("contribution").sum() == pytest.approx(change)

@@ -45,12 +45,25 @@ def story_dimensions(indicator: Indicator, columns: set[str]) -> list[str]:
     return [d for d in indicator.disaggregations if d in columns]
 
 
-def group_sql(indicators: list[Indicator], dimension: str) -> str:
-    """One statement for entries that read the same mart into the same months (see the engine's batches)."""
+def group_sql(indicators: list[Indicator], dimensions: list[str]) -> str:
+    """One statement for entries that read the same mart into the same months (see the engine's batches),
+    grouped by each of `dimensions`; a locality is not split by locality (it would be itself)."""
     expressions, _ = aggregate_columns(indicators, "month")
+    window = 'p."window", p.period_start'
+    sets = []
+    for number, dimension in enumerate(dimensions):
+        if dimension != "locality":
+            sets.append(f"({window}, f.locality, f._group_{number})")
+        sets.append(f"({window}, f._group_{number})")
     return STORY_SQL.read_text(encoding="utf-8").format(
         table=indicators[0].calculation.table, in_period=in_period_sql(indicators[0], "month"),
-        dimension=dimension,
+        group_columns=", ".join(f"cast({dimension} as varchar) as _group_{number}"
+                                for number, dimension in enumerate(dimensions)),
+        dimension_names=" ".join(f"when grouping(f._group_{number}) = 0 then '{dimension}'"
+                                 for number, dimension in enumerate(dimensions)),
+        group_values=" ".join(f"when grouping(f._group_{number}) = 0 then f._group_{number}"
+                              for number in range(len(dimensions))),
+        grouping_sets=", ".join(sets),
         aggregates=",\n        ".join(f"{expression} as {name}" for name, expression in expressions.items()),
         # summed month by month in a fixed order: a sum of doubles in whatever order DuckDB's threads
         # meet the rows may differ in the last digit from one run to the next
@@ -61,7 +74,7 @@ def build_story(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, values: pl
     """Contributions to the change from the year before to the latest year, per measure, area and group."""
     monthly = values.filter(pl.col("period_type") == "month")
     columns: dict[str, set[str]] = {}
-    # entries by what one statement can count for all of them: mart, timing, breakdown and windows
+    # entries by what one statement can count for all of them: mart, timing and windows
     batches: dict[tuple[object, ...], list[Indicator]] = {}
     for indicator in catalogue.indicators:
         last = monthly.filter(pl.col("indicator_id") == indicator.id).get_column("period_start").max()
@@ -70,29 +83,30 @@ def build_story(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, values: pl
         table = indicator.calculation.table
         if table not in columns:
             columns[table] = {r[0] for r in con.execute(f"describe {table}").fetchall()}
-        for dimension in story_dimensions(indicator, columns[table]):
-            batches.setdefault((*batch_key(indicator), dimension, last), []).append(indicator)
+        if story_dimensions(indicator, columns[table]):
+            batches.setdefault((*batch_key(indicator), last), []).append(indicator)
     frames = []
     for key, indicators in batches.items():
-        dimension, last = str(key[-2]), key[-1]
+        last = key[-1]
+        table = indicators[0].calculation.table
+        dimensions = list(dict.fromkeys(d for i in indicators for d in story_dimensions(i, columns[table])))
         after_from = add_months(last, -(WINDOW_MONTHS - 1))  # type: ignore[arg-type]
         before_from = add_months(after_from, -WINDOW_MONTHS)
-        totals = con.execute(group_sql(indicators, dimension), {
+        totals = con.execute(group_sql(indicators, dimensions), {
             "before_from": before_from, "after_from": after_from, "after_to": last}).pl()
         _, names = aggregate_columns(indicators, "month")
         for indicator, (numerator, denominator) in zip(indicators, names, strict=True):
-            groups = totals.select("window", "area_code", "group_value", numerator=pl.col(numerator),
-                                   denominator=pl.col(denominator) if denominator else pl.lit(None, pl.Float64))
             rows = monthly.filter(pl.col("indicator_id") == indicator.id)
             population = _population(rows, before_from, after_from, last) if _per_child(indicator) else None
-            frames.append(decompose(indicator, dimension, groups, population)
-                          .with_columns(before_from=pl.lit(before_from), after_to=pl.lit(last)))
+            for dimension in story_dimensions(indicator, columns[table]):
+                groups = totals.filter(pl.col("dimension") == dimension).select(
+                    "window", "area_code", "group_value", numerator=pl.col(numerator),
+                    denominator=pl.col(denominator) if denominator else pl.lit(None, pl.Float64))
+                frames.append(decompose(indicator, dimension, groups, population)
+                              .with_columns(before_from=pl.lit(before_from), after_to=pl.lit(last)))
     if not frames:
         return pl.DataFrame(schema=STORY_SCHEMA)
-    authority = values.filter(pl.col("area_type") == "authority").get_column("area_code").first()
-    # A locality's own breakdown by locality is itself: only the authority is split by locality.
     return (pl.concat(frames, how="diagonal_relaxed").select(list(STORY_SCHEMA))
-            .filter((pl.col("dimension") != "locality") | (pl.col("area_code") == authority))
             .sort("indicator_id", "area_code", "dimension", "rank", "group_value", nulls_last=True))
 
 

@@ -1,6 +1,9 @@
 -- Numerators and denominators of catalogue entries that read the same mart into the same months (see
--- indicator_totals.sql), per group of one breakdown, summed over the months of the year before
--- (`before`) and the latest year (`after`), for each locality and the whole authority.
+-- indicator_totals.sql), per group of every breakdown asked for, summed over the months of the year before
+-- (`before`) and the latest year (`after`), for each locality and the whole authority. Rows are placed in
+-- months once, and every breakdown is a grouping set of that one join.
+-- Each breakdown is grouped on its own copy of the column (`_group_<n>`): grouped on `locality` itself,
+-- the authority's split by locality would be the same grouping set as the localities' own totals.
 -- Placeholders in braces come from the indicator catalogue (trusted configuration); values are bound.
 with periods as (
     select
@@ -12,7 +15,7 @@ with periods as (
 ),
 
 facts as (
-    select * from {table}
+    select *, {group_columns} from {table}
 ),
 
 by_month as (
@@ -21,14 +24,12 @@ by_month as (
         p.period_start,
         grouping(f.locality) = 1 as is_authority,
         f.locality,
-        cast(f.{dimension} as varchar) as group_value,
+        case {dimension_names} end as dimension,
+        case {group_values} end as group_value,
         {aggregates}
     from periods as p
     join facts as f on {in_period}
-    group by grouping sets (
-        (p."window", p.period_start, f.locality, f.{dimension}),
-        (p."window", p.period_start, f.{dimension})
-    )
+    group by grouping sets ({grouping_sets})
 ),
 
 final as (
@@ -36,6 +37,7 @@ final as (
         "window",
         case when is_authority then (select area_code from areas where area_type = 'authority') else locality end
             as area_code,
+        dimension,
         group_value,
         {sums}
     from by_month
@@ -43,4 +45,4 @@ final as (
 )
 
 select * from final
-order by "window", area_code, group_value
+order by dimension, "window", area_code, group_value
