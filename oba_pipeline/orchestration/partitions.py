@@ -69,18 +69,26 @@ def placement_dates(catalogue: Catalogue) -> dict[str, list[str]]:
 
 
 def month_partitions(con: duckdb.DuckDBPyConnection, placement: dict[str, list[str]]) -> pl.DataFrame:
-    """One row per mart and month: how many rows it holds and a hash of their content (order-free)."""
+    """One row per mart and month: how many rows it holds and a hash of their content.
+
+    The content hash adds up two different 64-bit hashes of every row (as 128-bit integers, so nothing
+    wraps): it does not depend on the rows' order, a repeated row counts twice, and one pass over the mart
+    is enough (sorting a month's rows to hash them in order cost fifteen times as long)."""
     frames = []
     for mart, dates in sorted(placement.items()):
         month = f"date_trunc('month', least({', '.join(f'r.{c}' for c in dates)}))"
         # Mart and column names come from the catalogue (configuration in the repository), never user input.
         frames.append(con.execute(f"""
-            with hashed as (
-                select cast({month} as date) as month, md5(cast(r as varchar)) as row_hash from {mart} as r
-            )
-            select $mart as mart, month, count(*) as rows, md5(string_agg(row_hash, '' order by row_hash))
-                as content_hash
-            from hashed where month is not null group by month order by month
+            select
+                $mart as mart,
+                cast({month} as date) as month,
+                count(*) as rows,
+                cast(sum(cast(hash(r) as hugeint)) as varchar) || '-'
+                    || cast(sum(cast(hash(r, 'second') as hugeint)) as varchar) as content_hash
+            from {mart} as r
+            where {month} is not null
+            group by all
+            order by month
         """, {"mart": mart}).pl())
     if not frames:
         return pl.DataFrame(schema=PARTITION_SCHEMA)
