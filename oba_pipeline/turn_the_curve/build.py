@@ -38,6 +38,10 @@ PROVISIONAL_WINDOW = {"month": 12, "reporting_year": 2}
 SUSTAINED = {"month": 3, "reporting_year": 2}
 # Below this many series per worker, starting the workers costs more than they save.
 MIN_SERIES_PER_WORKER = 100
+# Batches per worker: enough that the last ones to finish leave the other workers idle only briefly.
+BATCHES_PER_WORKER = 16
+KEYS = ["indicator_id", "area_code", "period_type"]
+Key = tuple[str, str, str]
 
 VERDICT_LABELS = {
     "better": "Better than the baseline: the curve turned",
@@ -55,6 +59,25 @@ BASELINE_SCHEMA = {
     "period_label": pl.Utf8, "history_value": pl.Float64, "history_status": pl.Utf8, "history_lower": pl.Float64,
     "history_upper": pl.Float64, "forecast_value": pl.Float64, "lower": pl.Float64, "upper": pl.Float64,
     "method": pl.Utf8, "fitted_from": pl.Date, "fitted_to": pl.Date, "note": pl.Utf8,
+}
+# The columns of `_verdict_row` and `scorecard_row`, typed even where every row is empty (no cycle or target yet).
+VERDICT_SCHEMA = {
+    "indicator_id": pl.Utf8, "area_code": pl.Utf8, "period_type": pl.Utf8, "baseline": pl.Utf8,
+    "vintage_id": pl.Int64, "cycle_id": pl.Int64, "cycle_name": pl.Utf8, "cycle_started_on": pl.Date,
+    "method": pl.Utf8, "baseline_fitted_to": pl.Date, "window_from": pl.Date, "window_to": pl.Date,
+    "periods_judged": pl.Int64, "sustained_k": pl.Int64,
+    **{f"{name}_{part}": pl.Utf8 for name in TESTS for part in ("result", "evidence")},
+    "overall": pl.Utf8, "reason": pl.Utf8,
+}
+SCORECARD_SCHEMA = {
+    "indicator_id": pl.Utf8, "area_code": pl.Utf8, "period_type": pl.Utf8, "current_period": pl.Utf8,
+    "current_period_start": pl.Date, "current_value": pl.Float64, "prior_period": pl.Utf8, "prior_value": pl.Float64,
+    "target": pl.Float64, "variance_from_target": pl.Float64, "percent_of_target": pl.Float64,
+    "target_met": pl.Boolean, "forecast_value": pl.Float64, "next_period": pl.Utf8, "next_forecast_value": pl.Float64,
+    "next_forecast_lower": pl.Float64, "next_forecast_upper": pl.Float64, "forecast_note": pl.Utf8,
+    "trend_direction": pl.Utf8, "trend_periods": pl.Int64, "trend_assessment": pl.Utf8,
+    "baseline_start_period": pl.Utf8, "baseline_start_value": pl.Float64, "change_since_baseline_start_pct": pl.Float64,
+    "verdict": pl.Utf8, "verdict_baseline": pl.Utf8, "cycle_name": pl.Utf8,
 }
 
 
@@ -82,42 +105,102 @@ def build_tables(values: pl.DataFrame, catalogue: Catalogue, records: Records, *
     (default: one per CPU) they are shared out among that many processes; the results do not depend on
     the number, because every fit draws from its own seeded generator."""
     areas = values.select("area_code", "area_name", "area_type").unique("area_code")
-    cycles = defaultdict(list)
-    for cycle in records.cycles:
-        cycles[(cycle.indicator_id, cycle.area_code, cycle.period_type)].append(cycle)
-    scenarios = defaultdict(list)
-    for scenario in records.scenarios:
-        scenarios[(scenario.indicator_id, scenario.area_code, scenario.period_type)].append(scenario)
-    jobs = [_Job(key, measure_of(catalogue.get(key[0])), series, statuses, cycles.get(key, []),
-                 scenarios.get(key, []), records.targets.get(key)) for key, series, statuses in all_series(values)]
-    baseline_columns: dict[str, list] = {name: [] for name in BASELINE_SCHEMA}
-    verdict_rows: list[dict] = []
-    score_rows: list[dict] = []
-    for columns, verdicts, score in _run(jobs, workers):
-        for name, column in columns.items():
-            baseline_columns[name].extend(column)
-        verdict_rows += verdicts
-        score_rows.append(score)
-    turn = _typed(pl.DataFrame(verdict_rows, infer_schema_length=None)) if verdict_rows else pl.DataFrame()
-    score = _typed(pl.DataFrame(score_rows, infer_schema_length=None)) if score_rows else pl.DataFrame()
-    if turn.height:
-        turn = turn.join(areas, on="area_code", how="left").with_columns(
-            overall_label=pl.col("overall").replace_strict(VERDICT_LABELS, default=pl.col("overall")))
-    if score.height:
-        score = score.join(areas, on="area_code", how="left")
+    lengths = values.group_by(KEYS, maintain_order=True).len()  # each series' rows, in the order they first appear
+    workers = min(workers or os.cpu_count() or 1, lengths.height // MIN_SERIES_PER_WORKER)
+    batches = _batches(values, lengths, catalogue, records, max(workers, 1) * BATCHES_PER_WORKER)
+    parts = list(_run(batches, workers))
+    turn = pl.concat([pl.DataFrame(schema=VERDICT_SCHEMA), *(part.turn_the_curve for part in parts)])
     return TurnTheCurveTables(
-        baselines=pl.DataFrame(baseline_columns, schema=BASELINE_SCHEMA),
-        turn_the_curve=turn,
-        scorecard=score,
+        baselines=pl.concat([pl.DataFrame(schema=BASELINE_SCHEMA), *(part.baselines for part in parts)]),
+        turn_the_curve=turn.join(areas, on="area_code", how="left").with_columns(
+            overall_label=pl.col("overall").replace_strict(VERDICT_LABELS, default=pl.col("overall"))),
+        scorecard=pl.concat([pl.DataFrame(schema=SCORECARD_SCHEMA), *(part.scorecard for part in parts)])
+        .join(areas, on="area_code", how="left"),
         scenarios=_scenario_frame(records),
     )
 
 
 @dataclass(frozen=True)
-class _Job:
-    """Everything one measure, area and period type needs, in plain Python so it travels to a worker."""
+class _Batch:
+    """A run of whole series (their rows of `indicator_values`) with what the partnership recorded for them:
+    one worker's unit of work, small to send (a frame, not a Python object per value)."""
 
-    key: tuple[str, str, str]
+    rows: pl.DataFrame
+    measures: dict[str, Measure]
+    cycles: dict[Key, list[CycleRecord]]
+    scenarios: dict[Key, list[ScenarioRecord]]
+    targets: dict[Key, float]
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """One batch's rows of the baselines, turn_the_curve (before the area names) and scorecard tables."""
+
+    baselines: pl.DataFrame
+    turn_the_curve: pl.DataFrame
+    scorecard: pl.DataFrame
+
+
+def _batches(values: pl.DataFrame, lengths: pl.DataFrame, catalogue: Catalogue, records: Records,
+             pieces: int) -> list[_Batch]:
+    """The series (`lengths`: their keys and rows, in order) cut into about `pieces` batches of whole series in
+    that order, with about as many rows in each: a monthly series has ten times a yearly one's rows and costs
+    tens of times more to fit, so counting rows balances the workers where counting series would not."""
+    batch_of = lengths.select(*KEYS, batch=(pl.col("len").cum_sum() - pl.col("len")) * pieces // values.height)
+    rows = values.select(*KEYS, "period_start", "value", "numerator", "denominator", "status")
+    cycles, scenarios = defaultdict(list), defaultdict(list)
+    for cycle in records.cycles:
+        cycles[(cycle.indicator_id, cycle.area_code, cycle.period_type)].append(cycle)
+    for scenario in records.scenarios:
+        scenarios[(scenario.indicator_id, scenario.area_code, scenario.period_type)].append(scenario)
+    batches = []
+    for part in rows.join(batch_of, on=KEYS, maintain_order="left").partition_by("batch", maintain_order=True,
+                                                                                 include_key=False):
+        keys = set(part.select(KEYS).unique().iter_rows())
+        batches.append(_Batch(
+            rows=part,
+            measures={i: measure_of(catalogue.get(i)) for i in {key[0] for key in keys}},
+            cycles={key: cycles[key] for key in keys & cycles.keys()},
+            scenarios={key: scenarios[key] for key in keys & scenarios.keys()},
+            targets={key: records.targets[key] for key in keys & records.targets.keys()}))
+    return batches
+
+
+def _run(batches: list[_Batch], workers: int) -> Iterator[_Tables]:
+    """Each batch's tables, in the batches' order: in this process when there are too few series to repay
+    starting the workers (a few seconds), else in a pool of worker processes."""
+    if workers <= 1:
+        yield from map(_batch_tables, batches)
+        return
+    # forkserver, not fork: the parent runs polars' and Dagster's threads, which a forked child must not inherit.
+    # The server imports statsmodels and this module once, so each worker starts without importing them again.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield from pool.map(_batch_tables, batches)
+
+
+def _batch_tables(batch: _Batch) -> _Tables:
+    """The baseline, verdict and scorecard rows of every series in a batch, as frames: a frame crosses back
+    from a worker as a few buffers, where rows of Python objects cost the parent memory and time to rebuild."""
+    baselines: dict[str, list] = {name: [] for name in BASELINE_SCHEMA}
+    verdicts: list[dict] = []
+    scores: list[dict] = []
+    for key, series, statuses in all_series(batch.rows):
+        job = _Job(key, batch.measures[key[0]], series, statuses, batch.cycles.get(key, []),
+                   batch.scenarios.get(key, []), batch.targets.get(key))
+        verdict_rows, score = _series_tables(job, baselines)
+        verdicts += verdict_rows
+        scores.append(score)
+    return _Tables(pl.DataFrame(baselines, schema=BASELINE_SCHEMA), pl.DataFrame(verdicts, schema=VERDICT_SCHEMA),
+                   pl.DataFrame(scores, schema=SCORECARD_SCHEMA))
+
+
+@dataclass(frozen=True)
+class _Job:
+    """Everything one measure, area and period type needs."""
+
+    key: Key
     measure: Measure
     series: Series
     statuses: list[str]
@@ -126,27 +209,8 @@ class _Job:
     target: float | None
 
 
-_Result = tuple[dict[str, list], list[dict], dict]
-
-
-def _run(jobs: list[_Job], workers: int | None) -> Iterator[_Result]:
-    """Each job's result, in the jobs' order: in this process when there are too few series to repay
-    starting the workers (a few seconds), else in a pool of worker processes."""
-    workers = min(workers or os.cpu_count() or 1, len(jobs) // MIN_SERIES_PER_WORKER)
-    if workers <= 1:
-        yield from map(_series_tables, jobs)
-        return
-    # forkserver, not fork: the parent runs polars' and Dagster's threads, which a forked child must not inherit.
-    # The server imports statsmodels and this module once, so each worker starts without importing them again.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        # Small chunks: a monthly series costs tens of times a yearly one, so large chunks balance badly.
-        yield from pool.map(_series_tables, jobs, chunksize=max(1, len(jobs) // (workers * 16)))
-
-
-def _series_tables(job: _Job) -> _Result:
-    """The baseline columns, verdict rows and scorecard row of one measure, area and period type."""
+def _series_tables(job: _Job, columns: dict[str, list]) -> tuple[list[dict], dict]:
+    """Add one measure, area and period type's rows to the baseline columns; its verdict rows and scorecard row."""
     key, measure, series = job.key, job.measure, job.series
     last = series.periods[-1]
     latest = fit_baseline(series.periods, series.values, period_type=key[2], cutoff=last,
@@ -154,7 +218,6 @@ def _series_tables(job: _Job) -> _Result:
     provisional = fit_baseline(series.periods, series.values, period_type=key[2],
                                cutoff=provisional_cutoff(last, key[2]), horizon=PROVISIONAL_WINDOW[key[2]],
                                unit=measure.unit)
-    columns: dict[str, list] = {name: [] for name in BASELINE_SCHEMA}
     _history_columns(columns, key, measure, series, job.statuses)
     _forecast_columns(columns, key, "forecast", latest)
     _forecast_columns(columns, key, "provisional", provisional)
@@ -173,27 +236,10 @@ def _series_tables(job: _Job) -> _Result:
         _extend(columns, key, "scenario", [p for p, _ in points], scenario=scenario.name,
                 forecast_value=[v for _, v in points],
                 note=f"{scenario.author}, {scenario.created_at[:10]}: {scenario.reason}")
-    return columns, verdict_rows, scorecard_row(key, measure, series, latest, in_use, job.target)
+    return verdict_rows, scorecard_row(key, measure, series, latest, in_use, job.target)
 
 
-# Columns that can be empty in every row (no cycle, no target yet): their types, so exports stay typed.
-NULLABLE_TYPES: dict[str, pl.DataType] = {
-    "vintage_id": pl.Int64(), "cycle_id": pl.Int64(), "cycle_started_on": pl.Date(), "baseline_fitted_to": pl.Date(),
-    "window_from": pl.Date(), "window_to": pl.Date(), "target_met": pl.Boolean(),
-}
-
-
-def _typed(frame: pl.DataFrame) -> pl.DataFrame:
-    """Give columns that are empty in every row a real type (numbers as Float64, text otherwise)."""
-    casts = {}
-    for name, dtype in frame.schema.items():
-        if dtype == pl.Null:
-            numeric = any(word in name for word in ("value", "target", "lower", "upper", "pct", "variance"))
-            casts[name] = NULLABLE_TYPES.get(name, pl.Float64() if numeric else pl.Utf8())
-    return frame.cast(casts) if casts else frame
-
-
-def _extend(columns: dict[str, list], key: tuple[str, str, str], series: str, periods: list[date],
+def _extend(columns: dict[str, list], key: Key, series: str, periods: list[date],
             **fields: object) -> None:
     """Add one row per period to the baseline columns: `fields` are lists (one value per period) or a value
     shared by them all; the columns not named stay empty."""
@@ -205,7 +251,7 @@ def _extend(columns: dict[str, list], key: tuple[str, str, str], series: str, pe
         column.extend(value if isinstance(value, list) else [value] * n)
 
 
-def _history_columns(columns: dict[str, list], key: tuple[str, str, str], measure: Measure, series: Series,
+def _history_columns(columns: dict[str, list], key: Key, measure: Measure, series: Series,
                      statuses: list[str]) -> None:
     num = np.array([np.nan if x is None else x for x in series.numerators], dtype=float)
     den = np.array([np.nan if x is None else x for x in series.denominators], dtype=float)
@@ -217,7 +263,7 @@ def _history_columns(columns: dict[str, list], key: tuple[str, str, str], measur
                            for v, hi in zip(series.values, upper, strict=True)])
 
 
-def _forecast_columns(columns: dict[str, list], key: tuple[str, str, str], kind: str,
+def _forecast_columns(columns: dict[str, list], key: Key, kind: str,
                       baseline: Baseline | NoBaseline, *, vintage_id: int | None = None,
                       cycle_name: str | None = None) -> None:
     if isinstance(baseline, NoBaseline):
@@ -229,7 +275,7 @@ def _forecast_columns(columns: dict[str, list], key: tuple[str, str, str], kind:
             fitted_to=baseline.fitted_to, note=baseline.note or None)
 
 
-def _verdict_row(key: tuple[str, str, str], kind: str, baseline: Baseline | NoBaseline, verdict: Verdict, k: int,
+def _verdict_row(key: Key, kind: str, baseline: Baseline | NoBaseline, verdict: Verdict, k: int,
                  cycle: object = None) -> dict:
     row: dict[str, object] = {
         "indicator_id": key[0], "area_code": key[1], "period_type": key[2], "baseline": kind,
