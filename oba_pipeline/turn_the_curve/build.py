@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -36,6 +37,7 @@ FORECAST_HORIZON = {"month": 12, "reporting_year": 3}
 # Without a cycle, the verdict asks: did the latest periods beat what the curve said before them?
 PROVISIONAL_WINDOW = {"month": 12, "reporting_year": 2}
 SUSTAINED = {"month": 3, "reporting_year": 2}
+WORKERS_ENV = "OBA_TTC_WORKERS"
 # Below this many series per worker, starting the workers costs more than they save.
 MIN_SERIES_PER_WORKER = 100
 # Batches per worker: enough that the last ones to finish leave the other workers idle only briefly.
@@ -87,6 +89,22 @@ class TurnTheCurveTables:
     turn_the_curve: pl.DataFrame
     scorecard: pl.DataFrame
     scenarios: pl.DataFrame
+
+
+class WorkersSettingError(ValueError):
+    """OBA_TTC_WORKERS is not a whole number of processes."""
+
+
+def workers_setting() -> int | None:
+    """How many processes OBA_TTC_WORKERS asks to fit the baselines in; None when it is unset (one per CPU)."""
+    raw = os.environ.get(WORKERS_ENV, "").strip()
+    if not raw:
+        return None
+    if not re.fullmatch(r"[0-9]+", raw) or int(raw) < 1:
+        raise WorkersSettingError(
+            f"{WORKERS_ENV} must be a whole number of processes, 1 or more, not {raw!r}: set it to, say, 2 "
+            "(1 fits every baseline in the refresh's own process), or unset it for one process per CPU.")
+    return int(raw)
 
 
 def measure_of(indicator: Indicator) -> Measure:
