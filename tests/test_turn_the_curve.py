@@ -23,6 +23,7 @@ from oba_pipeline.turn_the_curve.records import (
     start_cycle,
 )
 from oba_pipeline.turn_the_curve.scorecard import scorecard_row, trend_run
+from oba_pipeline.turn_the_curve.series import period_label, period_labels
 from oba_pipeline.turn_the_curve.story import decompose
 from oba_pipeline.turn_the_curve.verdicts import Measure, Series, judge
 
@@ -159,6 +160,14 @@ def test_small_number_intervals_are_wilson_and_exact_poisson() -> None:
     assert (round(low[0], 1), round(high[0], 1)) == (37.1, 65.9)
     low, _ = value_interval("ratio", np.array([5.0]), np.array([2.0]), 1.0)
     assert np.isnan(low[0])
+
+
+def test_period_labels_of_a_frame_match_the_label_of_each_period() -> None:
+    starts = [date(2019, 4, 1), date(2024, 12, 1), date(2099, 4, 1), date(2000, 1, 1)]
+    frame = pl.DataFrame({"period_type": ["month", "reporting_year"] * 4, "period_start": starts + starts[::-1]})
+    labels = frame.select(period_labels()).to_series().to_list()
+    assert labels == [period_label(start, kind) for kind, start in frame.iter_rows()]
+    assert labels[4:6] == ["Jan 2000", "2099-00"]
 
 
 def test_trend_run_counts_moves_in_a_row_and_skips_suppressed_periods() -> None:

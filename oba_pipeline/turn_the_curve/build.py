@@ -28,7 +28,7 @@ from oba_pipeline.turn_the_curve.forecast import Baseline, NoBaseline, add_month
 from oba_pipeline.turn_the_curve.intervals import value_interval
 from oba_pipeline.turn_the_curve.records import CycleRecord, Records, ScenarioRecord
 from oba_pipeline.turn_the_curve.scorecard import scorecard_row
-from oba_pipeline.turn_the_curve.series import all_series, period_label
+from oba_pipeline.turn_the_curve.series import SERIES_KEYS, all_series, in_series_order, period_label, period_labels
 from oba_pipeline.turn_the_curve.verdicts import TESTS, Measure, Series, Verdict, judge
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,6 @@ WORKERS_ENV = "OBA_TTC_WORKERS"
 MIN_SERIES_PER_WORKER = 100
 # Batches per worker: enough that the last ones to finish leave the other workers idle only briefly.
 BATCHES_PER_WORKER = 16
-KEYS = ["indicator_id", "area_code", "period_type"]
 Key = tuple[str, str, str]
 
 VERDICT_LABELS = {
@@ -123,9 +122,11 @@ def build_tables(values: pl.DataFrame, catalogue: Catalogue, records: Records, *
     (default: one per CPU) they are shared out among that many processes; the results do not depend on
     the number, because every fit draws from its own seeded generator."""
     areas = values.select("area_code", "area_name", "area_type").unique("area_code")
-    lengths = values.group_by(KEYS, maintain_order=True).len()  # each series' rows, in the order they first appear
-    workers = min(workers or os.cpu_count() or 1, lengths.height // MIN_SERIES_PER_WORKER)
-    batches = _batches(values, lengths, catalogue, records, max(workers, 1) * BATCHES_PER_WORKER)
+    rows = in_series_order(values.select(*SERIES_KEYS, "period_start", "value", "numerator", "denominator",
+                                         "status"))
+    lengths = rows.get_column("series_number").rle().struct.field("len").cast(pl.Int64)  # rows of each series
+    workers = min(workers or os.cpu_count() or 1, lengths.len() // MIN_SERIES_PER_WORKER)
+    batches = _batches(rows, lengths, catalogue, records, max(workers, 1) * BATCHES_PER_WORKER)
     parts = list(_run(batches, workers))
     turn = pl.concat([pl.DataFrame(schema=VERDICT_SCHEMA), *(part.turn_the_curve for part in parts)])
     return TurnTheCurveTables(
@@ -140,8 +141,8 @@ def build_tables(values: pl.DataFrame, catalogue: Catalogue, records: Records, *
 
 @dataclass(frozen=True)
 class _Batch:
-    """A run of whole series (their rows of `indicator_values`) with what the partnership recorded for them:
-    one worker's unit of work, small to send (a frame, not a Python object per value)."""
+    """A run of whole series (their rows of `indicator_values`, in series order) with what the partnership
+    recorded for them: one worker's unit of work, small to send (a frame, not a Python object per value)."""
 
     rows: pl.DataFrame
     measures: dict[str, Measure]
@@ -159,32 +160,31 @@ class _Tables:
     scorecard: pl.DataFrame
 
 
-def _batches(values: pl.DataFrame, lengths: pl.DataFrame, catalogue: Catalogue, records: Records,
-             pieces: int) -> list[_Batch]:
-    """The series (`lengths`: their keys and rows, in order) cut into about `pieces` batches of whole series in
-    that order, with about as many rows in each: a monthly series has ten times a yearly one's rows and costs
-    tens of times more to fit, so counting rows balances the workers where counting series would not."""
-    batch_of = lengths.select(*KEYS, batch=(pl.col("len").cum_sum() - pl.col("len")) * pieces // values.height)
-    rows = values.select(*KEYS, "period_start", "value", "numerator", "denominator", "status")
+def _batches(rows: pl.DataFrame, lengths: pl.Series, catalogue: Catalogue, records: Records,
+             pieces: int) -> Iterator[_Batch]:
+    """`rows` (in series order; `lengths` holds each series' rows) cut into about `pieces` runs of whole series
+    with about as many rows in each: a monthly series has ten times a yearly one's rows and costs tens of times
+    more to fit, so counting rows balances the workers where counting series would not."""
+    ends = lengths.cum_sum()
+    batch = (ends - lengths) * pieces // max(rows.height, 1)
+    cuts = ends.filter(batch != batch.shift(-1, fill_value=-1)).to_list()
     cycles, scenarios = defaultdict(list), defaultdict(list)
     for cycle in records.cycles:
         cycles[(cycle.indicator_id, cycle.area_code, cycle.period_type)].append(cycle)
     for scenario in records.scenarios:
         scenarios[(scenario.indicator_id, scenario.area_code, scenario.period_type)].append(scenario)
-    batches = []
-    for part in rows.join(batch_of, on=KEYS, maintain_order="left").partition_by("batch", maintain_order=True,
-                                                                                 include_key=False):
-        keys = set(part.select(KEYS).unique().iter_rows())
-        batches.append(_Batch(
+    for start, end in zip([0, *cuts], cuts, strict=False):
+        part = rows.slice(start, end - start)
+        keys = set(part.select(SERIES_KEYS).unique().iter_rows())
+        yield _Batch(
             rows=part,
             measures={i: measure_of(catalogue.get(i)) for i in {key[0] for key in keys}},
             cycles={key: cycles[key] for key in keys & cycles.keys()},
             scenarios={key: scenarios[key] for key in keys & scenarios.keys()},
-            targets={key: records.targets[key] for key in keys & records.targets.keys()}))
-    return batches
+            targets={key: records.targets[key] for key in keys & records.targets.keys()})
 
 
-def _run(batches: list[_Batch], workers: int) -> Iterator[_Tables]:
+def _run(batches: Iterator[_Batch], workers: int) -> Iterator[_Tables]:
     """Each batch's tables, in the batches' order: in this process when there are too few series to repay
     starting the workers (a few seconds), else in a pool of worker processes."""
     if workers <= 1:
@@ -201,17 +201,45 @@ def _run(batches: list[_Batch], workers: int) -> Iterator[_Tables]:
 def _batch_tables(batch: _Batch) -> _Tables:
     """The baseline, verdict and scorecard rows of every series in a batch, as frames: a frame crosses back
     from a worker as a few buffers, where rows of Python objects cost the parent memory and time to rebuild."""
-    baselines: dict[str, list] = {name: [] for name in BASELINE_SCHEMA}
+    forecasts: dict[str, list] = {name: [] for name in BASELINE_SCHEMA}  # every baseline row but the history
+    added: list[int] = []  # how many of them each series added
     verdicts: list[dict] = []
     scores: list[dict] = []
-    for key, series, statuses in all_series(batch.rows):
-        job = _Job(key, batch.measures[key[0]], series, statuses, batch.cycles.get(key, []),
-                   batch.scenarios.get(key, []), batch.targets.get(key))
-        verdict_rows, score = _series_tables(job, baselines)
+    for key, series in all_series(batch.rows):
+        job = _Job(key, batch.measures[key[0]], series, batch.cycles.get(key, []), batch.scenarios.get(key, []),
+                   batch.targets.get(key))
+        before = len(forecasts["series"])
+        verdict_rows, score = _series_tables(job, forecasts)
+        added.append(len(forecasts["series"]) - before)
         verdicts += verdict_rows
         scores.append(score)
-    return _Tables(pl.DataFrame(baselines, schema=BASELINE_SCHEMA), pl.DataFrame(verdicts, schema=VERDICT_SCHEMA),
-                   pl.DataFrame(scores, schema=SCORECARD_SCHEMA))
+    position = pl.Series("position", np.repeat(np.arange(len(added)), added), dtype=pl.UInt32)
+    # Each series' history, then its forecasts (a stable sort on the series' position keeps that order).
+    baselines = pl.concat([_history_frame(batch.rows, batch.measures),
+                           pl.DataFrame(forecasts, schema=BASELINE_SCHEMA).with_columns(position)])
+    return _Tables(baselines.sort("position", maintain_order=True).drop("position"),
+                   pl.DataFrame(verdicts, schema=VERDICT_SCHEMA), pl.DataFrame(scores, schema=SCORECARD_SCHEMA))
+
+
+def _history_frame(rows: pl.DataFrame, measures: dict[str, Measure]) -> pl.DataFrame:
+    """The history rows of the baselines for every series in `rows`: each period's published value and status,
+    and the value's confidence interval where it is published and one applies, with the series' position."""
+    lower, upper = np.full(rows.height, np.nan), np.full(rows.height, np.nan)
+    numerators, denominators = rows.get_column("numerator").to_numpy(), rows.get_column("denominator").to_numpy()
+    indicators = rows.get_column("indicator_id").to_numpy()
+    for indicator_id, measure in measures.items():
+        at = indicators == indicator_id
+        lower[at], upper[at] = value_interval(measure.unit, numerators[at], denominators[at], measure.scale)
+    published = pl.col("status") == "ok"
+    shown = published & pl.col("value").is_not_null()
+    history = rows.with_columns(pl.Series("value_lower", lower), pl.Series("value_upper", upper)).with_columns(
+        pl.lit("history").alias("series"), period_labels().alias("period_label"),
+        pl.when(published).then(pl.col("value")).alias("history_value"), pl.col("status").alias("history_status"),
+        pl.when(shown & pl.col("value_lower").is_finite()).then(pl.col("value_lower")).alias("history_lower"),
+        pl.when(shown & pl.col("value_upper").is_finite()).then(pl.col("value_upper")).alias("history_upper"),
+        pl.col("series_number").rle_id().alias("position"))
+    return history.select(*(pl.col(name) if name in history.columns else pl.lit(None, dtype).alias(name)
+                            for name, dtype in BASELINE_SCHEMA.items()), "position")
 
 
 @dataclass(frozen=True)
@@ -221,14 +249,14 @@ class _Job:
     key: Key
     measure: Measure
     series: Series
-    statuses: list[str]
     cycles: list[CycleRecord]
     scenarios: list[ScenarioRecord]
     target: float | None
 
 
 def _series_tables(job: _Job, columns: dict[str, list]) -> tuple[list[dict], dict]:
-    """Add one measure, area and period type's rows to the baseline columns; its verdict rows and scorecard row."""
+    """Add one measure, area and period type's forecast, vintage and scenario rows to the baseline columns;
+    its verdict rows and scorecard row."""
     key, measure, series = job.key, job.measure, job.series
     last = series.periods[-1]
     latest = fit_baseline(series.periods, series.values, period_type=key[2], cutoff=last,
@@ -236,7 +264,6 @@ def _series_tables(job: _Job, columns: dict[str, list]) -> tuple[list[dict], dic
     provisional = fit_baseline(series.periods, series.values, period_type=key[2],
                                cutoff=provisional_cutoff(last, key[2]), horizon=PROVISIONAL_WINDOW[key[2]],
                                unit=measure.unit)
-    _history_columns(columns, key, measure, series, job.statuses)
     _forecast_columns(columns, key, "forecast", latest)
     _forecast_columns(columns, key, "provisional", provisional)
     k = SUSTAINED[key[2]]
@@ -267,18 +294,6 @@ def _extend(columns: dict[str, list], key: Key, series: str, periods: list[date]
     for name, column in columns.items():
         value = fields.get(name)
         column.extend(value if isinstance(value, list) else [value] * n)
-
-
-def _history_columns(columns: dict[str, list], key: Key, measure: Measure, series: Series,
-                     statuses: list[str]) -> None:
-    num = np.array([np.nan if x is None else x for x in series.numerators], dtype=float)
-    den = np.array([np.nan if x is None else x for x in series.denominators], dtype=float)
-    lower, upper = value_interval(measure.unit, num, den, measure.scale)
-    _extend(columns, key, "history", series.periods, history_value=series.values, history_status=statuses,
-            history_lower=[None if v is None or not np.isfinite(lo) else float(lo)
-                           for v, lo in zip(series.values, lower, strict=True)],
-            history_upper=[None if v is None or not np.isfinite(hi) else float(hi)
-                           for v, hi in zip(series.values, upper, strict=True)])
 
 
 def _forecast_columns(columns: dict[str, list], key: Key, kind: str,
