@@ -23,7 +23,7 @@ from oba_pipeline.turn_the_curve.records import (
     start_cycle,
 )
 from oba_pipeline.turn_the_curve.scorecard import scorecard_row, trend_run
-from oba_pipeline.turn_the_curve.series import period_label, period_labels
+from oba_pipeline.turn_the_curve.series import in_series_order, period_label, period_labels
 from oba_pipeline.turn_the_curve.story import decompose
 from oba_pipeline.turn_the_curve.verdicts import Measure, Series, judge
 
@@ -168,6 +168,26 @@ def test_period_labels_of_a_frame_match_the_label_of_each_period() -> None:
     labels = frame.select(period_labels()).to_series().to_list()
     assert labels == [period_label(start, kind) for kind, start in frame.iter_rows()]
     assert labels[4:6] == ["Jan 2000", "2099-00"]
+
+
+def test_series_order_is_the_same_whether_the_rows_come_sorted_or_shuffled() -> None:
+    values = pl.concat([indicator_values(13 + area, seed=area).with_columns(area_code=pl.lit(f"9{area:02d}"))
+                        for area in range(4)])
+    shuffled = in_series_order(values.sample(fraction=1.0, shuffle=True, seed=2))
+    assert shuffled.get_column("series_number").is_sorted()
+    assert shuffled.select(pl.col("period_start").is_sorted().over("series_number").all()).item()
+    assert in_series_order(shuffled.drop("series_number")).equals(shuffled)  # already in order: numbered only
+    assert in_series_order(values).get_column("area_code").unique(maintain_order=True).to_list() == [
+        "900", "901", "902", "903"]
+    backwards = in_series_order(values.reverse())  # each series in one run, but its periods newest first
+    assert backwards.get_column("area_code").head(16).to_list() == ["903"] * 16
+    assert backwards.get_column("period_start").head(16).is_sorted()
+    # A series whose rows come in two runs is not in order, even though each run is.
+    split = pl.concat([values.filter(area_code="900").head(5), values.filter(area_code="901"),
+                       values.filter(area_code="900").tail(-5)])
+    ordered = in_series_order(split)
+    assert ordered.get_column("area_code").to_list() == ["900"] * 13 + ["901"] * 14
+    assert ordered.get_column("series_number").unique(maintain_order=True).to_list() == [0, 1]
 
 
 def test_trend_run_counts_moves_in_a_row_and_skips_suppressed_periods() -> None:
