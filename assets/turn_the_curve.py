@@ -1,6 +1,5 @@
 """Turn the curve: baselines, verdicts, scorecard columns and the story behind each curve."""
 
-import os
 from collections.abc import Iterator
 
 import dagster as dg
@@ -12,7 +11,7 @@ from assets.tables import read_table, replace_table
 from oba_pipeline.appdb import create_schema, make_engine
 from oba_pipeline.catalogue import load_catalogue
 from oba_pipeline.resources import OBASettings
-from oba_pipeline.turn_the_curve.build import build_tables
+from oba_pipeline.turn_the_curve.build import build_tables, workers_setting
 from oba_pipeline.turn_the_curve.records import load_records
 from oba_pipeline.turn_the_curve.story import build_story
 
@@ -38,6 +37,7 @@ TTC_TABLES = ("baselines", "turn_the_curve", "scorecard", "ttc_scenarios")
 def turn_the_curve_tables(context: AssetExecutionContext, oba: OBASettings,
                           duckdb: DuckDBResource) -> Iterator[dg.MaterializeResult]:
     """Baselines, verdicts and scorecard columns, read with the partnership's cycles, scenarios and targets."""
+    workers = workers_setting()  # before any work: a mistyped setting stops the step at once, saying why
     engine = make_engine(home=oba.layout)
     try:
         create_schema(engine)
@@ -46,9 +46,7 @@ def turn_the_curve_tables(context: AssetExecutionContext, oba: OBASettings,
         engine.dispose()
     with duckdb.get_connection() as con:
         values = read_table(con, "indicator_values")
-        # OBA_TTC_WORKERS: how many processes fit the baselines (default one per CPU; 1 fits them in this one).
-        tables = build_tables(values, load_catalogue(), records,
-                              workers=int(os.environ.get("OBA_TTC_WORKERS", "0")) or None)
+        tables = build_tables(values, load_catalogue(), records, workers=workers)
         frames = {"baselines": tables.baselines, "turn_the_curve": tables.turn_the_curve,
                   "scorecard": tables.scorecard, "ttc_scenarios": tables.scenarios}
         for name, frame in frames.items():

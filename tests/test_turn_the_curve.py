@@ -22,7 +22,8 @@ from oba_pipeline.turn_the_curve.records import (
     set_target,
     start_cycle,
 )
-from oba_pipeline.turn_the_curve.scorecard import trend_run
+from oba_pipeline.turn_the_curve.scorecard import scorecard_row, trend_run
+from oba_pipeline.turn_the_curve.series import in_series_order, period_label, period_labels
 from oba_pipeline.turn_the_curve.story import decompose
 from oba_pipeline.turn_the_curve.verdicts import Measure, Series, judge
 
@@ -159,6 +160,34 @@ def test_small_number_intervals_are_wilson_and_exact_poisson() -> None:
     assert (round(low[0], 1), round(high[0], 1)) == (37.1, 65.9)
     low, _ = value_interval("ratio", np.array([5.0]), np.array([2.0]), 1.0)
     assert np.isnan(low[0])
+
+
+def test_period_labels_of_a_frame_match_the_label_of_each_period() -> None:
+    starts = [date(2019, 4, 1), date(2024, 12, 1), date(2099, 4, 1), date(2000, 1, 1)]
+    frame = pl.DataFrame({"period_type": ["month", "reporting_year"] * 4, "period_start": starts + starts[::-1]})
+    labels = frame.select(period_labels()).to_series().to_list()
+    assert labels == [period_label(start, kind) for kind, start in frame.iter_rows()]
+    assert labels[4:6] == ["Jan 2000", "2099-00"]
+
+
+def test_series_order_is_the_same_whether_the_rows_come_sorted_or_shuffled() -> None:
+    values = pl.concat([indicator_values(13 + area, seed=area).with_columns(area_code=pl.lit(f"9{area:02d}"))
+                        for area in range(4)])
+    shuffled = in_series_order(values.sample(fraction=1.0, shuffle=True, seed=2))
+    assert shuffled.get_column("series_number").is_sorted()
+    assert shuffled.select(pl.col("period_start").is_sorted().over("series_number").all()).item()
+    assert in_series_order(shuffled.drop("series_number")).equals(shuffled)  # already in order: numbered only
+    assert in_series_order(values).get_column("area_code").unique(maintain_order=True).to_list() == [
+        "900", "901", "902", "903"]
+    backwards = in_series_order(values.reverse())  # each series in one run, but its periods newest first
+    assert backwards.get_column("area_code").head(16).to_list() == ["903"] * 16
+    assert backwards.get_column("period_start").head(16).is_sorted()
+    # A series whose rows come in two runs is not in order, even though each run is.
+    split = pl.concat([values.filter(area_code="900").head(5), values.filter(area_code="901"),
+                       values.filter(area_code="900").tail(-5)])
+    ordered = in_series_order(split)
+    assert ordered.get_column("area_code").to_list() == ["900"] * 13 + ["901"] * 14
+    assert ordered.get_column("series_number").unique(maintain_order=True).to_list() == [0, 1]
 
 
 def test_trend_run_counts_moves_in_a_row_and_skips_suppressed_periods() -> None:
@@ -349,11 +378,12 @@ def test_honesty_summary_counts_hits_misses_and_false_alarms() -> None:
 
 
 def test_the_tables_do_not_depend_on_how_many_workers_build_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Six areas, one with a cycle, a scenario and a target, so every kind of row crosses to a worker and back.
+    # Six areas, one with a cycle, a scenario and a target, so every kind of row crosses to a worker and back;
+    # rows shuffled, so the series' first appearances are in neither area nor row order.
     values = pl.concat([indicator_values(40 + area, seed=area).with_columns(area_code=pl.lit(f"9{area:02d}"))
-                        for area in range(6)])
-    frozen = fit_baseline(months(40), [float(v) for v in values.filter(area_code="900").get_column("value")],
-                          period_type="month", cutoff=months(40)[35], horizon=24)
+                        for area in range(6)]).sample(fraction=1.0, shuffle=True, seed=4)
+    frozen = fit_baseline(months(40), [float(v) for v in values.filter(area_code="900").sort("period_start")
+                                       .get_column("value")], period_type="month", cutoff=months(40)[35], horizon=24)
     assert isinstance(frozen, Baseline)
     key = ("referrals_received", "900", "month")
     records = Records(
@@ -362,9 +392,56 @@ def test_the_tables_do_not_depend_on_how_many_workers_build_them(monkeypatch: py
                                   {date(2024, 9, 1): 105.0, date(2024, 8, 1): 110.0})],
         targets={key: 100.0})
     monkeypatch.setattr(build, "MIN_SERIES_PER_WORKER", 1)  # a pool even for six series
-    alone = build_tables(values, load_catalogue(), records, workers=1)
-    shared = build_tables(values, load_catalogue(), records, workers=2)
+    monkeypatch.setattr(build, "BATCHES_PER_WORKER", 1)
+    alone = build_tables(values, load_catalogue(), records, workers=1)  # one batch of all six series
+    halves = build_tables(values, load_catalogue(), records, workers=2)  # two batches of three
+    monkeypatch.setattr(build, "BATCHES_PER_WORKER", 16)
+    shared = build_tables(values, load_catalogue(), records, workers=2)  # a batch for each series
     for name in ("baselines", "turn_the_curve", "scorecard", "scenarios"):
+        assert getattr(halves, name).equals(getattr(alone, name)), name
         assert getattr(shared, name).equals(getattr(alone, name)), name
+    first_seen = values.select("area_code").unique(maintain_order=True).get_column("area_code").to_list()
+    assert alone.scorecard.get_column("area_code").to_list() == first_seen
+    assert alone.baselines.get_column("area_code").unique(maintain_order=True).to_list() == first_seen
     assert alone.baselines.filter(series="scenario").get_column("scenario").to_list() == ["Schools team"] * 2
     assert alone.turn_the_curve.filter(baseline="vintage").get_column("cycle_name").to_list() == ["Front door"]
+    assert alone.scorecard.filter(area_code="900").get_column("target").to_list() == [100.0]
+
+
+def test_verdict_and_scorecard_rows_have_exactly_the_declared_columns() -> None:
+    # A column missing from a declared schema would be dropped from the published table without a word.
+    measure = ratio("lower_is_better")
+    series = series_of(list(100 + noise(3, 40)))
+    baseline = fit_baseline(series.periods, series.values, period_type="month", cutoff=series.periods[27], horizon=12)
+    verdict = judge(measure, series, baseline, k=3)
+    key = ("test", "999", "month")
+    assert list(build._verdict_row(key, "provisional", baseline, verdict, 3)) == list(build.VERDICT_SCHEMA)
+    row = scorecard_row(key, measure, series, baseline, (verdict, baseline, None), 5.0)
+    assert list(row) == list(build.SCORECARD_SCHEMA)
+
+
+def test_no_indicator_values_give_empty_typed_tables() -> None:
+    tables = build_tables(indicator_values(1).clear(), load_catalogue(), Records([], [], {}))
+    assert tables.baselines.schema == pl.Schema(build.BASELINE_SCHEMA)
+    assert tables.turn_the_curve.height == 0 and tables.turn_the_curve.schema["window_from"] == pl.Date
+    assert tables.scorecard.height == 0 and tables.scorecard.schema["target"] == pl.Float64
+
+
+@pytest.mark.parametrize("setting", ["two", "0", "-1", "1.5", "2 workers"])
+def test_a_workers_setting_that_is_not_a_whole_number_says_what_to_set(monkeypatch: pytest.MonkeyPatch,
+                                                                       setting: str) -> None:
+    monkeypatch.setenv("OBA_TTC_WORKERS", setting)
+    with pytest.raises(build.WorkersSettingError) as raised:
+        build.workers_setting()
+    message = str(raised.value)
+    assert message.startswith("OBA_TTC_WORKERS must be a whole number of processes, 1 or more")
+    assert repr(setting) in message and "unset it for one process per CPU" in message
+
+
+def test_workers_setting_reads_a_whole_number_and_defaults_to_one_per_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OBA_TTC_WORKERS", raising=False)
+    assert build.workers_setting() is None
+    monkeypatch.setenv("OBA_TTC_WORKERS", "")
+    assert build.workers_setting() is None
+    monkeypatch.setenv("OBA_TTC_WORKERS", " 3 ")
+    assert build.workers_setting() == 3

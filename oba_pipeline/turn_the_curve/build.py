@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -27,7 +28,7 @@ from oba_pipeline.turn_the_curve.forecast import Baseline, NoBaseline, add_month
 from oba_pipeline.turn_the_curve.intervals import value_interval
 from oba_pipeline.turn_the_curve.records import CycleRecord, Records, ScenarioRecord
 from oba_pipeline.turn_the_curve.scorecard import scorecard_row
-from oba_pipeline.turn_the_curve.series import all_series, period_label
+from oba_pipeline.turn_the_curve.series import SERIES_KEYS, all_series, in_series_order, period_label, period_labels
 from oba_pipeline.turn_the_curve.verdicts import TESTS, Measure, Series, Verdict, judge
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,12 @@ FORECAST_HORIZON = {"month": 12, "reporting_year": 3}
 # Without a cycle, the verdict asks: did the latest periods beat what the curve said before them?
 PROVISIONAL_WINDOW = {"month": 12, "reporting_year": 2}
 SUSTAINED = {"month": 3, "reporting_year": 2}
+WORKERS_ENV = "OBA_TTC_WORKERS"
 # Below this many series per worker, starting the workers costs more than they save.
 MIN_SERIES_PER_WORKER = 100
+# Batches per worker: enough that the last ones to finish leave the other workers idle only briefly.
+BATCHES_PER_WORKER = 16
+Key = tuple[str, str, str]
 
 VERDICT_LABELS = {
     "better": "Better than the baseline: the curve turned",
@@ -56,6 +61,25 @@ BASELINE_SCHEMA = {
     "history_upper": pl.Float64, "forecast_value": pl.Float64, "lower": pl.Float64, "upper": pl.Float64,
     "method": pl.Utf8, "fitted_from": pl.Date, "fitted_to": pl.Date, "note": pl.Utf8,
 }
+# The columns of `_verdict_row` and `scorecard_row`, typed even where every row is empty (no cycle or target yet).
+VERDICT_SCHEMA = {
+    "indicator_id": pl.Utf8, "area_code": pl.Utf8, "period_type": pl.Utf8, "baseline": pl.Utf8,
+    "vintage_id": pl.Int64, "cycle_id": pl.Int64, "cycle_name": pl.Utf8, "cycle_started_on": pl.Date,
+    "method": pl.Utf8, "baseline_fitted_to": pl.Date, "window_from": pl.Date, "window_to": pl.Date,
+    "periods_judged": pl.Int64, "sustained_k": pl.Int64,
+    **{f"{name}_{part}": pl.Utf8 for name in TESTS for part in ("result", "evidence")},
+    "overall": pl.Utf8, "reason": pl.Utf8,
+}
+SCORECARD_SCHEMA = {
+    "indicator_id": pl.Utf8, "area_code": pl.Utf8, "period_type": pl.Utf8, "current_period": pl.Utf8,
+    "current_period_start": pl.Date, "current_value": pl.Float64, "prior_period": pl.Utf8, "prior_value": pl.Float64,
+    "target": pl.Float64, "variance_from_target": pl.Float64, "percent_of_target": pl.Float64,
+    "target_met": pl.Boolean, "forecast_value": pl.Float64, "next_period": pl.Utf8, "next_forecast_value": pl.Float64,
+    "next_forecast_lower": pl.Float64, "next_forecast_upper": pl.Float64, "forecast_note": pl.Utf8,
+    "trend_direction": pl.Utf8, "trend_periods": pl.Int64, "trend_assessment": pl.Utf8,
+    "baseline_start_period": pl.Utf8, "baseline_start_value": pl.Float64, "change_since_baseline_start_pct": pl.Float64,
+    "verdict": pl.Utf8, "verdict_baseline": pl.Utf8, "cycle_name": pl.Utf8,
+}
 
 
 @dataclass(frozen=True)
@@ -64,6 +88,22 @@ class TurnTheCurveTables:
     turn_the_curve: pl.DataFrame
     scorecard: pl.DataFrame
     scenarios: pl.DataFrame
+
+
+class WorkersSettingError(ValueError):
+    """OBA_TTC_WORKERS is not a whole number of processes."""
+
+
+def workers_setting() -> int | None:
+    """How many processes OBA_TTC_WORKERS asks to fit the baselines in; None when it is unset (one per CPU)."""
+    raw = os.environ.get(WORKERS_ENV, "").strip()
+    if not raw:
+        return None
+    if not re.fullmatch(r"[0-9]+", raw) or int(raw) < 1:
+        raise WorkersSettingError(
+            f"{WORKERS_ENV} must be a whole number of processes, 1 or more, not {raw!r}: set it to, say, 2 "
+            "(1 fits every baseline in the refresh's own process), or unset it for one process per CPU.")
+    return int(raw)
 
 
 def measure_of(indicator: Indicator) -> Measure:
@@ -82,71 +122,141 @@ def build_tables(values: pl.DataFrame, catalogue: Catalogue, records: Records, *
     (default: one per CPU) they are shared out among that many processes; the results do not depend on
     the number, because every fit draws from its own seeded generator."""
     areas = values.select("area_code", "area_name", "area_type").unique("area_code")
-    cycles = defaultdict(list)
-    for cycle in records.cycles:
-        cycles[(cycle.indicator_id, cycle.area_code, cycle.period_type)].append(cycle)
-    scenarios = defaultdict(list)
-    for scenario in records.scenarios:
-        scenarios[(scenario.indicator_id, scenario.area_code, scenario.period_type)].append(scenario)
-    jobs = [_Job(key, measure_of(catalogue.get(key[0])), series, statuses, cycles.get(key, []),
-                 scenarios.get(key, []), records.targets.get(key)) for key, series, statuses in all_series(values)]
-    baseline_columns: dict[str, list] = {name: [] for name in BASELINE_SCHEMA}
-    verdict_rows: list[dict] = []
-    score_rows: list[dict] = []
-    for columns, verdicts, score in _run(jobs, workers):
-        for name, column in columns.items():
-            baseline_columns[name].extend(column)
-        verdict_rows += verdicts
-        score_rows.append(score)
-    turn = _typed(pl.DataFrame(verdict_rows, infer_schema_length=None)) if verdict_rows else pl.DataFrame()
-    score = _typed(pl.DataFrame(score_rows, infer_schema_length=None)) if score_rows else pl.DataFrame()
-    if turn.height:
-        turn = turn.join(areas, on="area_code", how="left").with_columns(
-            overall_label=pl.col("overall").replace_strict(VERDICT_LABELS, default=pl.col("overall")))
-    if score.height:
-        score = score.join(areas, on="area_code", how="left")
+    rows = in_series_order(values.select(*SERIES_KEYS, "period_start", "value", "numerator", "denominator",
+                                         "status"))
+    lengths = rows.get_column("series_number").rle().struct.field("len").cast(pl.Int64)  # rows of each series
+    workers = min(workers or os.cpu_count() or 1, lengths.len() // MIN_SERIES_PER_WORKER)
+    batches = _batches(rows, lengths, catalogue, records, max(workers, 1) * BATCHES_PER_WORKER)
+    parts = list(_run(batches, workers))
+    turn = pl.concat([pl.DataFrame(schema=VERDICT_SCHEMA), *(part.turn_the_curve for part in parts)])
     return TurnTheCurveTables(
-        baselines=pl.DataFrame(baseline_columns, schema=BASELINE_SCHEMA),
-        turn_the_curve=turn,
-        scorecard=score,
+        baselines=pl.concat([pl.DataFrame(schema=BASELINE_SCHEMA), *(part.baselines for part in parts)]),
+        turn_the_curve=turn.join(areas, on="area_code", how="left").with_columns(
+            overall_label=pl.col("overall").replace_strict(VERDICT_LABELS, default=pl.col("overall"))),
+        scorecard=pl.concat([pl.DataFrame(schema=SCORECARD_SCHEMA), *(part.scorecard for part in parts)])
+        .join(areas, on="area_code", how="left"),
         scenarios=_scenario_frame(records),
     )
 
 
 @dataclass(frozen=True)
-class _Job:
-    """Everything one measure, area and period type needs, in plain Python so it travels to a worker."""
+class _Batch:
+    """A run of whole series (their rows of `indicator_values`, in series order) with what the partnership
+    recorded for them: one worker's unit of work, small to send (a frame, not a Python object per value)."""
 
-    key: tuple[str, str, str]
-    measure: Measure
-    series: Series
-    statuses: list[str]
-    cycles: list[CycleRecord]
-    scenarios: list[ScenarioRecord]
-    target: float | None
-
-
-_Result = tuple[dict[str, list], list[dict], dict]
+    rows: pl.DataFrame
+    measures: dict[str, Measure]
+    cycles: dict[Key, list[CycleRecord]]
+    scenarios: dict[Key, list[ScenarioRecord]]
+    targets: dict[Key, float]
 
 
-def _run(jobs: list[_Job], workers: int | None) -> Iterator[_Result]:
-    """Each job's result, in the jobs' order: in this process when there are too few series to repay
+@dataclass(frozen=True)
+class _Tables:
+    """One batch's rows of the baselines, turn_the_curve (before the area names) and scorecard tables."""
+
+    baselines: pl.DataFrame
+    turn_the_curve: pl.DataFrame
+    scorecard: pl.DataFrame
+
+
+def _batches(rows: pl.DataFrame, lengths: pl.Series, catalogue: Catalogue, records: Records,
+             pieces: int) -> Iterator[_Batch]:
+    """`rows` (in series order; `lengths` holds each series' rows) cut into about `pieces` runs of whole series
+    with about as many rows in each: a monthly series has ten times a yearly one's rows and costs tens of times
+    more to fit, so counting rows balances the workers where counting series would not."""
+    ends = lengths.cum_sum()
+    batch = (ends - lengths) * pieces // max(rows.height, 1)
+    cuts = ends.filter(batch != batch.shift(-1, fill_value=-1)).to_list()
+    cycles, scenarios = defaultdict(list), defaultdict(list)
+    for cycle in records.cycles:
+        cycles[(cycle.indicator_id, cycle.area_code, cycle.period_type)].append(cycle)
+    for scenario in records.scenarios:
+        scenarios[(scenario.indicator_id, scenario.area_code, scenario.period_type)].append(scenario)
+    for start, end in zip([0, *cuts], cuts, strict=False):
+        part = rows.slice(start, end - start)
+        keys = set(part.select(SERIES_KEYS).unique().iter_rows())
+        yield _Batch(
+            rows=part,
+            measures={i: measure_of(catalogue.get(i)) for i in {key[0] for key in keys}},
+            cycles={key: cycles[key] for key in keys & cycles.keys()},
+            scenarios={key: scenarios[key] for key in keys & scenarios.keys()},
+            targets={key: records.targets[key] for key in keys & records.targets.keys()})
+
+
+def _run(batches: Iterator[_Batch], workers: int) -> Iterator[_Tables]:
+    """Each batch's tables, in the batches' order: in this process when there are too few series to repay
     starting the workers (a few seconds), else in a pool of worker processes."""
-    workers = min(workers or os.cpu_count() or 1, len(jobs) // MIN_SERIES_PER_WORKER)
     if workers <= 1:
-        yield from map(_series_tables, jobs)
+        yield from map(_batch_tables, batches)
         return
     # forkserver, not fork: the parent runs polars' and Dagster's threads, which a forked child must not inherit.
     # The server imports statsmodels and this module once, so each worker starts without importing them again.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        # Small chunks: a monthly series costs tens of times a yearly one, so large chunks balance badly.
-        yield from pool.map(_series_tables, jobs, chunksize=max(1, len(jobs) // (workers * 16)))
+        yield from pool.map(_batch_tables, batches)
 
 
-def _series_tables(job: _Job) -> _Result:
-    """The baseline columns, verdict rows and scorecard row of one measure, area and period type."""
+def _batch_tables(batch: _Batch) -> _Tables:
+    """The baseline, verdict and scorecard rows of every series in a batch, as frames: a frame crosses back
+    from a worker as a few buffers, where rows of Python objects cost the parent memory and time to rebuild."""
+    forecasts: dict[str, list] = {name: [] for name in BASELINE_SCHEMA}  # every baseline row but the history
+    added: list[int] = []  # how many of them each series added
+    verdicts: list[dict] = []
+    scores: list[dict] = []
+    for key, series in all_series(batch.rows):
+        job = _Job(key, batch.measures[key[0]], series, batch.cycles.get(key, []), batch.scenarios.get(key, []),
+                   batch.targets.get(key))
+        before = len(forecasts["series"])
+        verdict_rows, score = _series_tables(job, forecasts)
+        added.append(len(forecasts["series"]) - before)
+        verdicts += verdict_rows
+        scores.append(score)
+    position = pl.Series("position", np.repeat(np.arange(len(added)), added), dtype=pl.UInt32)
+    # Each series' history, then its forecasts (a stable sort on the series' position keeps that order).
+    baselines = pl.concat([_history_frame(batch.rows, batch.measures),
+                           pl.DataFrame(forecasts, schema=BASELINE_SCHEMA).with_columns(position)])
+    return _Tables(baselines.sort("position", maintain_order=True).drop("position"),
+                   pl.DataFrame(verdicts, schema=VERDICT_SCHEMA), pl.DataFrame(scores, schema=SCORECARD_SCHEMA))
+
+
+def _history_frame(rows: pl.DataFrame, measures: dict[str, Measure]) -> pl.DataFrame:
+    """The history rows of the baselines for every series in `rows`: each period's published value and status,
+    and the value's confidence interval where it is published and one applies, with the series' position."""
+    lower, upper = np.full(rows.height, np.nan), np.full(rows.height, np.nan)
+    numerators, denominators = rows.get_column("numerator").to_numpy(), rows.get_column("denominator").to_numpy()
+    indicators = rows.get_column("indicator_id").to_numpy()
+    for indicator_id, measure in measures.items():
+        at = indicators == indicator_id
+        lower[at], upper[at] = value_interval(measure.unit, numerators[at], denominators[at], measure.scale)
+    published = pl.col("status") == "ok"
+    shown = published & pl.col("value").is_not_null()
+    history = rows.with_columns(pl.Series("value_lower", lower), pl.Series("value_upper", upper)).with_columns(
+        pl.lit("history").alias("series"), period_labels().alias("period_label"),
+        pl.when(published).then(pl.col("value")).alias("history_value"), pl.col("status").alias("history_status"),
+        pl.when(shown & pl.col("value_lower").is_finite()).then(pl.col("value_lower")).alias("history_lower"),
+        pl.when(shown & pl.col("value_upper").is_finite()).then(pl.col("value_upper")).alias("history_upper"),
+        pl.col("series_number").rle_id().alias("position"))
+    return history.select(*(pl.col(name) if name in history.columns else pl.lit(None, dtype).alias(name)
+                            for name, dtype in BASELINE_SCHEMA.items()), "position")
+
+
+@dataclass(frozen=True)
+class _Job:
+    """Everything one measure, area and period type needs."""
+
+    key: Key
+    measure: Measure
+    series: Series
+    cycles: list[CycleRecord]
+    scenarios: list[ScenarioRecord]
+    target: float | None
+
+
+def _series_tables(job: _Job, columns: dict[str, list]) -> tuple[list[dict], dict]:
+    """Add one measure, area and period type's forecast, vintage and scenario rows to the baseline columns;
+    its verdict rows and scorecard row."""
     key, measure, series = job.key, job.measure, job.series
     last = series.periods[-1]
     latest = fit_baseline(series.periods, series.values, period_type=key[2], cutoff=last,
@@ -154,8 +264,6 @@ def _series_tables(job: _Job) -> _Result:
     provisional = fit_baseline(series.periods, series.values, period_type=key[2],
                                cutoff=provisional_cutoff(last, key[2]), horizon=PROVISIONAL_WINDOW[key[2]],
                                unit=measure.unit)
-    columns: dict[str, list] = {name: [] for name in BASELINE_SCHEMA}
-    _history_columns(columns, key, measure, series, job.statuses)
     _forecast_columns(columns, key, "forecast", latest)
     _forecast_columns(columns, key, "provisional", provisional)
     k = SUSTAINED[key[2]]
@@ -173,27 +281,10 @@ def _series_tables(job: _Job) -> _Result:
         _extend(columns, key, "scenario", [p for p, _ in points], scenario=scenario.name,
                 forecast_value=[v for _, v in points],
                 note=f"{scenario.author}, {scenario.created_at[:10]}: {scenario.reason}")
-    return columns, verdict_rows, scorecard_row(key, measure, series, latest, in_use, job.target)
+    return verdict_rows, scorecard_row(key, measure, series, latest, in_use, job.target)
 
 
-# Columns that can be empty in every row (no cycle, no target yet): their types, so exports stay typed.
-NULLABLE_TYPES: dict[str, pl.DataType] = {
-    "vintage_id": pl.Int64(), "cycle_id": pl.Int64(), "cycle_started_on": pl.Date(), "baseline_fitted_to": pl.Date(),
-    "window_from": pl.Date(), "window_to": pl.Date(), "target_met": pl.Boolean(),
-}
-
-
-def _typed(frame: pl.DataFrame) -> pl.DataFrame:
-    """Give columns that are empty in every row a real type (numbers as Float64, text otherwise)."""
-    casts = {}
-    for name, dtype in frame.schema.items():
-        if dtype == pl.Null:
-            numeric = any(word in name for word in ("value", "target", "lower", "upper", "pct", "variance"))
-            casts[name] = NULLABLE_TYPES.get(name, pl.Float64() if numeric else pl.Utf8())
-    return frame.cast(casts) if casts else frame
-
-
-def _extend(columns: dict[str, list], key: tuple[str, str, str], series: str, periods: list[date],
+def _extend(columns: dict[str, list], key: Key, series: str, periods: list[date],
             **fields: object) -> None:
     """Add one row per period to the baseline columns: `fields` are lists (one value per period) or a value
     shared by them all; the columns not named stay empty."""
@@ -205,19 +296,7 @@ def _extend(columns: dict[str, list], key: tuple[str, str, str], series: str, pe
         column.extend(value if isinstance(value, list) else [value] * n)
 
 
-def _history_columns(columns: dict[str, list], key: tuple[str, str, str], measure: Measure, series: Series,
-                     statuses: list[str]) -> None:
-    num = np.array([np.nan if x is None else x for x in series.numerators], dtype=float)
-    den = np.array([np.nan if x is None else x for x in series.denominators], dtype=float)
-    lower, upper = value_interval(measure.unit, num, den, measure.scale)
-    _extend(columns, key, "history", series.periods, history_value=series.values, history_status=statuses,
-            history_lower=[None if v is None or not np.isfinite(lo) else float(lo)
-                           for v, lo in zip(series.values, lower, strict=True)],
-            history_upper=[None if v is None or not np.isfinite(hi) else float(hi)
-                           for v, hi in zip(series.values, upper, strict=True)])
-
-
-def _forecast_columns(columns: dict[str, list], key: tuple[str, str, str], kind: str,
+def _forecast_columns(columns: dict[str, list], key: Key, kind: str,
                       baseline: Baseline | NoBaseline, *, vintage_id: int | None = None,
                       cycle_name: str | None = None) -> None:
     if isinstance(baseline, NoBaseline):
@@ -229,7 +308,7 @@ def _forecast_columns(columns: dict[str, list], key: tuple[str, str, str], kind:
             fitted_to=baseline.fitted_to, note=baseline.note or None)
 
 
-def _verdict_row(key: tuple[str, str, str], kind: str, baseline: Baseline | NoBaseline, verdict: Verdict, k: int,
+def _verdict_row(key: Key, kind: str, baseline: Baseline | NoBaseline, verdict: Verdict, k: int,
                  cycle: object = None) -> dict:
     row: dict[str, object] = {
         "indicator_id": key[0], "area_code": key[1], "period_type": key[2], "baseline": kind,
