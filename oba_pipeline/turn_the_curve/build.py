@@ -269,7 +269,7 @@ def _series_tables(job: _Job, columns: dict[str, list]) -> tuple[list[dict], dic
     k = SUSTAINED[key[2]]
     verdict = judge(measure, series, provisional, k=k)
     verdict_rows = [_verdict_row(key, "provisional", provisional, verdict, k)]
-    in_use = (verdict, provisional, None)
+    in_use: tuple[Verdict, Baseline | NoBaseline, CycleRecord | None] = (verdict, provisional, None)
     for cycle in job.cycles:
         _forecast_columns(columns, key, "vintage", cycle.baseline, vintage_id=cycle.vintage_id,
                           cycle_name=cycle.name)
@@ -284,8 +284,7 @@ def _series_tables(job: _Job, columns: dict[str, list]) -> tuple[list[dict], dic
     return verdict_rows, scorecard_row(key, measure, series, latest, in_use, job.target)
 
 
-def _extend(columns: dict[str, list], key: Key, series: str, periods: list[date],
-            **fields: object) -> None:
+def _extend(columns: dict[str, list], key: Key, series: str, periods: list[date], **fields: object) -> None:
     """Add one row per period to the baseline columns: `fields` are lists (one value per period) or a value
     shared by them all; the columns not named stay empty."""
     n = len(periods)
@@ -296,9 +295,8 @@ def _extend(columns: dict[str, list], key: Key, series: str, periods: list[date]
         column.extend(value if isinstance(value, list) else [value] * n)
 
 
-def _forecast_columns(columns: dict[str, list], key: Key, kind: str,
-                      baseline: Baseline | NoBaseline, *, vintage_id: int | None = None,
-                      cycle_name: str | None = None) -> None:
+def _forecast_columns(columns: dict[str, list], key: Key, kind: str, baseline: Baseline | NoBaseline, *,
+                      vintage_id: int | None = None, cycle_name: str | None = None) -> None:
     if isinstance(baseline, NoBaseline):
         return
     points = baseline.points
