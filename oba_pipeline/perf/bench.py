@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,8 @@ class Measured:
     returncode: int
     output: str
     largest_process_mb: float = 0.0  # the largest single process (the kernel's own account, ru_maxrss)
+    # (seconds since the epoch, MB) for every sample, so a peak can be placed in the step that made it
+    timeline: list[tuple[float, float]] = field(default_factory=list)
 
 
 def tree_memory_mb(root: int) -> float:
@@ -103,12 +105,12 @@ def run_measured(command: list[str], env: dict[str, str] | None = None) -> Measu
     chunks: list[bytes] = []
     reader = threading.Thread(target=lambda: chunks.append(process.stdout.read() if process.stdout else b""))
     reader.start()
-    peak = [0.0]
+    timeline: list[tuple[float, float]] = []
     done = threading.Event()
 
     def sample() -> None:
         while not done.wait(0.2):
-            peak[0] = max(peak[0], tree_memory_mb(process.pid))
+            timeline.append((time.time(), tree_memory_mb(process.pid)))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -120,8 +122,9 @@ def run_measured(command: list[str], env: dict[str, str] | None = None) -> Measu
     process.returncode = os.waitstatus_to_exitcode(status)
     # ru_maxrss is in kilobytes on Linux: the largest resident set of the process or a waited-for child.
     largest = usage.ru_maxrss / 1024
-    return Measured(seconds, max(peak[0], largest), process.returncode,
-                    b"".join(chunks).decode(errors="replace"), largest)
+    peak = max((mb for _, mb in timeline), default=0.0)
+    return Measured(seconds, max(peak, largest), process.returncode,
+                    b"".join(chunks).decode(errors="replace"), largest, timeline)
 
 
 def environment(home: Path | None = None) -> dict[str, str]:
@@ -202,9 +205,9 @@ def failure(measured: Measured) -> str:
     return f"exit {measured.returncode} after {measured.seconds:.0f} s: " + " / ".join(tail)[-600:]
 
 
-def step_seconds(home: Path) -> dict[str, float]:
-    """Seconds each step of the latest run took, from the Dagster event log under the home. A step that was
-    still running when the run died is listed with the seconds it had run, under "<step> (unfinished)"."""
+def step_windows(home: Path) -> dict[str, tuple[float, float | None]]:
+    """When each step of the latest run started and ended (seconds since the epoch; no end for a step that
+    was still running when the run died), from the Dagster event log under the home."""
     import dagster as dg
 
     os.environ["DAGSTER_HOME"] = str(Home(home).dagster_home)
@@ -212,15 +215,39 @@ def step_seconds(home: Path) -> dict[str, float]:
         runs = instance.get_runs(limit=1)
         if not runs:
             return {}
-        seconds = {}
-        for stats in instance.get_run_step_stats(runs[0].run_id):
-            if stats.start_time is None:
-                continue
-            if stats.end_time is None:
-                seconds[f"{stats.step_key} (unfinished)"] = time.time() - stats.start_time
-            else:
-                seconds[stats.step_key] = float(stats.end_time - stats.start_time)
-        return seconds
+        return {
+            stats.step_key: (float(stats.start_time), None if stats.end_time is None else float(stats.end_time))
+            for stats in instance.get_run_step_stats(runs[0].run_id)
+            if stats.start_time is not None
+        }
+
+
+def step_seconds(windows: dict[str, tuple[float, float | None]], now: float) -> dict[str, float]:
+    """Seconds each step took; a step still running when the run died is listed under "<step> (unfinished)"
+    with the seconds it had run by `now`."""
+    return {
+        (step if end is not None else f"{step} (unfinished)"): (end if end is not None else now) - start
+        for step, (start, end) in windows.items()
+    }
+
+
+def step_peaks(windows: dict[str, tuple[float, float | None]], measured: Measured) -> dict[str, float]:
+    """The process tree's largest sampled memory (MB) while each step ran. Steps run one after another, so
+    this places the refresh's peak in the step that made it; a step shorter than the 0.2 s sampling interval
+    may have no sample and is left out."""
+    end_of_run = measured.timeline[-1][0] if measured.timeline else 0.0
+    peaks = {}
+    for step, (start, end) in windows.items():
+        inside = [mb for at, mb in measured.timeline if start <= at <= (end if end is not None else end_of_run)]
+        if inside:
+            peaks[step] = max(inside)
+    return peaks
+
+
+def step_figures(home: Path, measured: Measured) -> tuple[dict[str, float], dict[str, float]]:
+    """Step seconds and step memory peaks of the run `measured` just made in `home`."""
+    windows = step_windows(home)
+    return step_seconds(windows, time.time()), step_peaks(windows, measured)
 
 
 def pipeline_indicator_seconds(home: Path) -> float:
@@ -269,7 +296,9 @@ def bench_scale(work: Path, scale: str, workers: int, log: Callable[[str], None]
     shutil.rmtree(home, ignore_errors=True)
     log(f"[{scale}] full refresh ...")
     full = refresh(home, work / scale / "before")
-    result.update(full_refresh_s=full.seconds, full_refresh_peak_mb=full.peak_mb, full_steps=step_seconds(home))
+    steps, peaks = step_figures(home, full)
+    result.update(full_refresh_s=full.seconds, full_refresh_peak_mb=full.peak_mb, full_steps=steps,
+                  full_step_peaks_mb=peaks)
     if full.returncode:
         # A scale that does not finish is a result too: recorded with how far it got, and the run goes on.
         result["full_refresh_failed"] = failure(full)
@@ -280,8 +309,9 @@ def bench_scale(work: Path, scale: str, workers: int, log: Callable[[str], None]
         return result
     log(f"[{scale}] one new month ...")
     month = refresh(home, work / scale / "extracts")
-    steps = step_seconds(home)
-    result.update(new_month_s=month.seconds, new_month_peak_mb=month.peak_mb, new_month_steps=steps)
+    steps, peaks = step_figures(home, month)
+    result.update(new_month_s=month.seconds, new_month_peak_mb=month.peak_mb, new_month_steps=steps,
+                  new_month_step_peaks_mb=peaks)
     if month.returncode:
         result["new_month_failed"] = failure(month)
         log(f"[{scale}] one new month FAILED: {result['new_month_failed']}")
@@ -611,6 +641,11 @@ def largest_steps(steps: dict[str, float], count: int = 6) -> str:
     return ", ".join(f"{name} {seconds:.0f} s" for name, seconds in ordered)
 
 
+def largest_peaks(peaks: dict[str, float], count: int = 4) -> str:
+    ordered = sorted(peaks.items(), key=lambda kv: -kv[1])[:count]
+    return ", ".join(f"{name} {mb / 1024:.2f} GB" for name, mb in ordered)
+
+
 def markdown(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
@@ -654,6 +689,12 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(f"- {s['scale']}, full refresh: {largest_steps(s.get('full_steps', {}))}")
         if s.get("new_month_steps"):
             lines.append(f"- {s['scale']}, one new month: {largest_steps(s['new_month_steps'])}")
+    lines += ["", "Where the memory goes (the process tree's peak while each step ran, largest first):", ""]
+    for s in results["scales"]:
+        if s.get("full_step_peaks_mb"):
+            lines.append(f"- {s['scale']}, full refresh: {largest_peaks(s['full_step_peaks_mb'])}")
+        if s.get("new_month_step_peaks_mb"):
+            lines.append(f"- {s['scale']}, one new month: {largest_peaks(s['new_month_step_peaks_mb'])}")
     d = results.get("dashboard")
     if d:
         lines += [
