@@ -33,6 +33,7 @@ from oba_pipeline.errors import FileRuleError
 from oba_pipeline.ingest.pseudonymise import load_key, pseudonymise_column
 from oba_pipeline.ingest.readers import find_extract_files, land_extract
 from oba_pipeline.resources import OBASettings
+from oba_pipeline.workers import workers_setting_of
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ SOURCES = ("population", "referrals", "caseloads", "spend", "family_outcomes")
 MAX_MESSAGES_LOGGED = 20
 WITHHELD = "<withheld>"
 REJECTED_FILE = "rejected_rows.csv"
+VALIDATION_WORKERS_ENV = "OBA_VALIDATION_WORKERS"  # processes validating an extract of more than one chunk
 # Reading extracts from a network share or mounted drive fails now and then for reasons that pass.
 READ_RETRIES = dg.RetryPolicy(max_retries=3, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
@@ -136,10 +138,11 @@ def build_source_assets(source: str) -> tuple[dg.AssetsDefinition, dg.AssetsDefi
     def staged(context: AssetExecutionContext, oba: OBASettings, duckdb: DuckDBResource) -> dg.MaterializeResult:
         home = oba.layout
         key = load_key()
+        workers = workers_setting_of(VALIDATION_WORKERS_ENV)  # a mistyped setting stops the step before any work
         folder = home.landing / context.run_id / source
         with duckdb.get_connection() as con:
             references = _references(con, contract)
-            outcome = _stage(con, contract, key, references)
+            outcome = _stage(con, contract, key, references, workers)
             replace_rows(con, "source_loads", _load_summary(con, contract, outcome, _newest_file_time(folder)),
                          source=source)
             _keep_rejected_for_data_team(con, contract, folder)
@@ -162,6 +165,7 @@ def build_source_assets(source: str) -> tuple[dg.AssetsDefinition, dg.AssetsDefi
                     description=f"The {contract.title.lower()} contract's Great Expectations suite holds over the "
                                 "staged rows, and no more rows were rejected than the contract allows.")
     def contract_check(oba: OBASettings, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+        workers = workers_setting_of(VALIDATION_WORKERS_ENV)
         with duckdb.get_connection() as con:
             loads = con.execute("select rows_read, rows_rejected from source_loads where source = $source",
                                 {"source": source}).fetchone()
@@ -169,7 +173,7 @@ def build_source_assets(source: str) -> tuple[dg.AssetsDefinition, dg.AssetsDefi
             rows_read, rows_rejected = loads if loads else (0, 0)
             share = rows_rejected / rows_read if rows_read else 0.0
             outcome = check_table(con, f"stg_{source}", staged_contract(contract), extract_date=date.today(),
-                                  references=references, rejected_share=share,
+                                  references=references, rejected_share=share, workers=workers,
                                   names={c: key_column(c) for c in contract.identifier_columns})
         return dg.AssetCheckResult(
             passed=outcome.passed,
@@ -192,7 +196,7 @@ def _references(con: object, contract: Contract) -> dict[str, set[str]]:
 
 
 def _stage(con: duckdb.DuckDBPyConnection, contract: Contract, key: bytes,
-           references: dict[str, set[str]]) -> ValidationSummary:
+           references: dict[str, set[str]], workers: int | None) -> ValidationSummary:
     """Validate raw_<source> chunk by chunk into stg_<source> and rejected_rows, in one transaction: a failure
     part way leaves the last night's tables as they were. Only a chunk of rows is in memory at a time."""
     source = contract.source
@@ -216,7 +220,8 @@ def _stage(con: duckdb.DuckDBPyConnection, contract: Contract, key: bytes,
                                 "where s._source_file = r._source_file and s._source_row = r._source_row")
 
         expectations = validate_table(con, f"raw_{source}", contract, extract_date=date.today(),
-                                      references=references, accept=accept, reject=reject, retract=retract)
+                                      references=references, accept=accept, reject=reject, retract=retract,
+                                      workers=workers)
         # Identifiers and personal values are never copied to the warehouse's rejected rows.
         sensitive = [*contract.identifier_columns, *contract.personal_columns]
         con.execute('create table if not exists rejected_rows (source varchar, file varchar, "row" bigint, '

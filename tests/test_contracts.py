@@ -478,19 +478,21 @@ def test_the_date_pattern_accepts_exactly_what_strptime_accepts() -> None:
     assert pattern.match("2024-02-29") and not pattern.match("2023-02-29") and not pattern.match("1900-02-29")
 
 
+@pytest.mark.parametrize("workers", [1, 2], ids=["in this process", "two worker processes"])
 def test_small_chunks_give_the_same_outcome_and_check(
-    outcome: ValidationOutcome, referrals: Contract, monkeypatch: pytest.MonkeyPatch
+    outcome: ValidationOutcome, referrals: Contract, monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
-    # Duplicate rows, repeated keys and every other rule straddle chunk boundaries of two rows.
+    # Duplicate rows, repeated keys and every other rule straddle chunk boundaries of two rows; with two
+    # workers the chunks are judged out of order and must still be handed on in table order.
     monkeypatch.setattr(validate, "CHUNK_ROWS", 2)
     chunked = validate_extract(
-        referral_frame(REFERRAL_ROWS), referrals, extract_date=EXTRACT_DATE, references=LOCALITIES
+        referral_frame(REFERRAL_ROWS), referrals, extract_date=EXTRACT_DATE, references=LOCALITIES, workers=workers
     )
     assert chunked.rejected.equals(outcome.rejected)
     assert chunked.accepted.equals(outcome.accepted)
     assert chunked.expectations == outcome.expectations
     tampered = outcome.accepted.with_columns(pl.lit("R1").alias("referral_id"))
-    whole = check_accepted(tampered, referrals, extract_date=EXTRACT_DATE, references=LOCALITIES)
+    whole = check_accepted(tampered, referrals, extract_date=EXTRACT_DATE, references=LOCALITIES, workers=workers)
     assert not whole.passed
     assert any("unique referral_id" in failure for failure in whole.failures)
     monkeypatch.setattr(validate, "CHUNK_ROWS", 1_000_000)

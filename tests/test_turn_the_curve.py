@@ -26,6 +26,7 @@ from oba_pipeline.turn_the_curve.scorecard import scorecard_row, trend_run
 from oba_pipeline.turn_the_curve.series import in_series_order, period_label, period_labels
 from oba_pipeline.turn_the_curve.story import decompose
 from oba_pipeline.turn_the_curve.verdicts import Measure, Series, judge
+from oba_pipeline.workers import WorkersSettingError
 
 START = date(2021, 4, 1)
 
@@ -431,7 +432,7 @@ def test_no_indicator_values_give_empty_typed_tables() -> None:
 def test_a_workers_setting_that_is_not_a_whole_number_says_what_to_set(monkeypatch: pytest.MonkeyPatch,
                                                                        setting: str) -> None:
     monkeypatch.setenv("OBA_TTC_WORKERS", setting)
-    with pytest.raises(build.WorkersSettingError) as raised:
+    with pytest.raises(WorkersSettingError) as raised:
         build.workers_setting()
     message = str(raised.value)
     assert message.startswith("OBA_TTC_WORKERS must be a whole number of processes, 1 or more")

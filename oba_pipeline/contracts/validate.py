@@ -10,6 +10,7 @@ echoed back: the row number is enough to find them.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,6 +23,7 @@ from oba_pipeline.contracts.contract import Contract
 from oba_pipeline.contracts.runner import SuiteResult, run_suite
 from oba_pipeline.contracts.suite import Phase, build_suite, skipped_references
 from oba_pipeline.errors import FileRuleError
+from oba_pipeline.workers import ordered_map
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -167,8 +169,10 @@ def validate_extract(
     *,
     extract_date: date,
     references: Mapping[str, set[str]] | None = None,
+    workers: int | None = 1,
 ) -> ValidationOutcome:
-    """Split an all-text extract (as read by `read_extract`) into accepted typed rows and rejected rows."""
+    """Split an all-text extract (as read by `read_extract`) into accepted typed rows and rejected rows
+    (`workers` as for `validate_table`)."""
     raw = _prepare(frame, contract)
     accepted: list[pl.DataFrame] = []
     rejections: list[pl.DataFrame] = [_no_rejections()]
@@ -179,7 +183,7 @@ def validate_extract(
         con.unregister("extract_frame")
         expectations = validate_table(
             con, "extract", contract, extract_date=extract_date, references=references,
-            accept=accepted.append, reject=rejections.append, retract=retracted.append,
+            accept=accepted.append, reject=rejections.append, retract=retracted.append, workers=workers,
         )
     kept = pl.concat(accepted).join(pl.concat(retracted), on=KEY, how="anti")
     rejected = (
@@ -217,6 +221,7 @@ def validate_table(
     accept: Sink,
     reject: Sink,
     retract: Sink,
+    workers: int | None = 1,
 ) -> list[dict[str, Any]]:
     """Validate the all-text extract in warehouse table `table` (a code constant) CHUNK_ROWS rows at a time.
 
@@ -224,71 +229,44 @@ def validate_table(
     `reject`, chunk by chunk (`accept` is called at least once, so an empty extract still gives the typed
     columns); rows already accepted that a rule over the whole table then breaks (a
     repeated unique key) go to `retract` at the end. Returns the expectations, counted over all chunks.
+
+    With `workers` above one (None: one per CPU) and more than one chunk, chunks are judged in that many
+    worker processes; the sinks still receive them in table order in this process, so the outcome is the
+    same whatever the number.
     """
     references = _clean_references(references)
     present = [d[0] for d in con.execute(f'select * from "{table}" limit 0').description]
     _prepare(pl.DataFrame(schema=dict.fromkeys(present, pl.Utf8)), contract)  # required columns
-    format_suite = build_suite(contract, phase="format", extract_date=extract_date, references=references)
-    values_suite = build_suite(contract, phase="values", extract_date=extract_date, references=references)
     # Unique keys span chunks, so GX (which sees one chunk) cannot judge them: see _UniqueKeys.
-    unique = _UniqueKeys(contract, values_suite, start=VALUES_RANK)
-    values_suite = build_suite(
-        contract, phase="values", extract_date=extract_date, references=references, leave_out=("unique ",)
+    unique = _UniqueKeys(
+        contract, build_suite(contract, phase="values", extract_date=extract_date, references=references),
+        start=VALUES_RANK,
     )
+    rules = _Rules(contract, extract_date, references, leave_out={"format": (), "values": ("unique ",)}, unique=unique)
     tally = _Tally()
     _mark_repeated_rows(con, table, contract)
     typed_rows, chunks = 0, 0
-    reader = con.cursor().execute(
-        f"select {_quoted_names([*contract.column_names, *KEY])}, rowid as _ord from \"{table}\""
-    ).to_arrow_reader(CHUNK_ROWS)
-    for batch in reader:
+
+    def jobs() -> Iterator[_ChunkJob]:
+        reader = con.cursor().execute(
+            f"select {_quoted_names([*contract.column_names, *KEY])}, rowid as _ord from \"{table}\""
+        ).to_arrow_reader(CHUNK_ROWS)
+        for batch in reader:
+            chunk = _arrow_frame(batch)
+            bounds = {"first": chunk["_ord"].min(), "last": chunk["_ord"].max()}
+            marks = con.execute(
+                "select _source_file, _source_row, _first_file, _first_row from _repeated_rows "
+                "where _ord between $first and $last order by _ord", bounds
+            ).pl()
+            yield _ChunkJob(rules, chunk, marks)
+
+    for outcome in ordered_map(_stage_chunk, jobs(), _processes(con, table, workers)):
         chunks += 1
-        chunk = _arrow_frame(batch).with_columns(
-            *[pl.col(c).cast(pl.Utf8) for c in contract.column_names], pl.col(SOURCE_ROW).cast(pl.Int64)
-        )
-        raw = chunk.select(*contract.column_names, *KEY)
-        clean = _clean(raw, contract)
-        bounds = {"first": chunk["_ord"].min(), "last": chunk["_ord"].max()}
-        marks = con.execute(
-            "select _source_file, _source_row, _first_file, _first_row from _repeated_rows "
-            "where _ord between $first and $last order by _ord", bounds
-        ).pl()
-        duplicates = _duplicates(marks, contract)
-        reject(duplicates)
-        tally.add(DUPLICATE_RANK, _duplicate_entry(contract, clean.height, duplicates))
-        candidates = clean.join(marks.select(KEY), on=KEY, how="anti")
-
-        # Phase "format": the text as it arrived, trimmed.
-        format_results = run_suite(format_suite, _text_pandas(candidates, contract))
-        failed = _collect(format_results, "format", FORMAT_RANK, contract, raw, clean, tally, reject)
-        passing = candidates.join(failed, on=KEY, how="anti")
-
-        # Typing cannot fail after the format rules passed, except where a value fits the pattern but not the
-        # type (a whole number too large for 64 bits): GX has no such expectation, so polars finds those rows.
-        typed, cast_failures = _typed(passing, contract)
-        for column, rows in cast_failures.items():
-            col = contract.column(column)
-            meta = {
-                "rule": f"type {col.type}",
-                "column": column,
-                "columns": [column],
-                "name": f"{column} fits the {col.type} type",
-                "problem": f"cannot be stored as a {col.type} value (too many digits)",
-            }
-            rank = CAST_RANK + contract.column_names.index(column)
-            rejected = _rejections(rows, meta, contract, raw, clean, order=rank)
-            reject(rejected)
-            tally.add(rank, _entry(meta, kind="polars: cast", phase="format", engine="polars",
-                                   element_count=passing.height, rejected=rejected))
-            typed = typed.join(rows, on=KEY, how="anti")
-        unique.record(con, typed.join(chunk.select(*KEY, "_ord"), on=KEY, how="left"))
-        typed_rows += typed.height
-
-        # Phase "values": the typed rows.
-        value_results = run_suite(values_suite, _typed_pandas(typed, contract))
-        failed_values = _collect(value_results, "values", VALUES_RANK, contract, raw, clean, tally, reject)
-        accept(typed.join(failed_values, on=KEY, how="anti"))
-        del chunk, raw, clean, candidates, passing, typed
+        outcome.replay(tally, reject)
+        unique.store(con, outcome.key_hashes)
+        typed_rows += outcome.rows
+        assert outcome.accepted is not None  # a validated chunk always has its accepted rows
+        accept(outcome.accepted)
     if not chunks:
         accept(_typed(_clean(_prepare(pl.DataFrame(schema=dict.fromkeys(present, pl.Utf8)), contract), contract),
                       contract)[0])
@@ -321,6 +299,7 @@ def check_accepted(
     extract_date: date,
     references: Mapping[str, set[str]] | None = None,
     rejected_share: float = 0.0,
+    workers: int | None = 1,
 ) -> CheckOutcome:
     """Re-run the compiled suite on an accepted, typed table held in memory (see `check_table`)."""
     frame = _with_source_columns(accepted, contract)
@@ -329,7 +308,8 @@ def check_accepted(
         con.execute("create table accepted as select * from accepted_frame")
         con.unregister("accepted_frame")
         return check_table(
-            con, "accepted", contract, extract_date=extract_date, references=references, rejected_share=rejected_share
+            con, "accepted", contract, extract_date=extract_date, references=references,
+            rejected_share=rejected_share, workers=workers,
         )
 
 
@@ -342,6 +322,7 @@ def check_table(
     references: Mapping[str, set[str]] | None = None,
     rejected_share: float = 0.0,
     names: Mapping[str, str] | None = None,
+    workers: int | None = 1,
 ) -> CheckOutcome:
     """Re-run the compiled suite over accepted table `table` (a code constant), CHUNK_ROWS rows at a time;
     hold the rejected share to the contract. `names` maps contract columns stored under another name.
@@ -350,7 +331,7 @@ def check_table(
     `max_rejected_share`. The "format" phase leaves out the type rules (a whole number, a real date): the
     table holds typed values, and a typed value written back as text always fits its type's pattern, so
     that check could not fail and would cost a text copy of every row. Required, allowed codes, patterns
-    and references still run, on the stored values.
+    and references still run, on the stored values. `workers` as for `validate_table`.
     """
     references = _clean_references(references)
     stored = {c: (names or {}).get(c, c) for c in contract.column_names}
@@ -361,41 +342,28 @@ def check_table(
         failures.append(f"{contract.source}: the accepted table has no column(s) {', '.join(absent)}.")
     # Text rules on a column of another type (none in today's contracts) still see text.
     as_text = [c.name for c in contract.columns if c.type != "string" and (c.allowed or c.regex or c.references)]
-    suites: tuple[tuple[Phase, int, Any], ...] = (
-        ("format", FORMAT_RANK, build_suite(
-            contract, phase="format", extract_date=extract_date, references=references, leave_out=("type ",))),
-        ("values", VALUES_RANK, build_suite(
-            contract, phase="values", extract_date=extract_date, references=references, leave_out=("unique ",))),
-    )
     unique = _UniqueKeys(
         contract,
         build_suite(contract, phase="values", extract_date=extract_date, references=references),
         start=VALUES_RANK,
     )
+    rules = _Rules(contract, extract_date, references, leave_out={"format": ("type ",), "values": ("unique ",)},
+                   unique=unique, as_text=tuple(as_text))
     select = ", ".join(
         [*(f'"{stored[c]}" as "{c}"' for c in contract.column_names if c not in absent), *(f'"{k}"' for k in KEY)]
     )
     tally = _Tally()
     rows = 0
-    for batch in con.cursor().execute(f'select {select}, rowid as _ord from "{table}"').to_arrow_reader(CHUNK_ROWS):
-        chunk = _arrow_frame(batch)
-        typed = _retype(chunk, contract)
-        rows += typed.height
-        unique.record(con, typed.with_columns(chunk["_ord"]))
-        values = _typed_pandas(typed, contract)
-        text_columns = _as_text(typed, contract).select(as_text) if as_text else None
-        frames = {"format": _typed_pandas(typed.with_columns(text_columns), contract) if as_text else values,
-                  "values": values}
-        text: pl.DataFrame | None = None
-        for phase, start, suite in suites:
-            for number, result in enumerate(run_suite(suite, frames[phase])):
-                if text is None and not result.rows.is_empty():
-                    text = _as_text(typed, contract)
-                rejected = _rejections(result.rows, result.meta, contract, text, text, order=start + number)
-                tally.add(start + number, _entry(
-                    result.meta, kind=result.kind, phase=phase, engine=GX, element_count=result.element_count,
-                    rejected=rejected, success=result.success, unexpected_count=result.unexpected_count,
-                ))
+
+    def jobs() -> Iterator[_ChunkJob]:
+        reader = con.cursor().execute(f'select {select}, rowid as _ord from "{table}"').to_arrow_reader(CHUNK_ROWS)
+        for batch in reader:
+            yield _ChunkJob(rules, _arrow_frame(batch))
+
+    for outcome in ordered_map(_check_chunk, jobs(), _processes(con, table, workers)):
+        rows += outcome.rows
+        unique.store(con, outcome.key_hashes)
+        outcome.replay(tally, None)
 
     def stored_rows(ords: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         con.register("_candidate_rows", ords.to_arrow())
@@ -439,6 +407,138 @@ def check_table(
         title=contract.title,
         rows=rows,
     )
+
+
+# --- judging one chunk (in this process or a worker) ---------------------------------------------------
+
+
+@dataclass
+class _Rules:
+    """What every chunk of one table is judged by. It crosses to worker processes, which build the suites
+    from it themselves (a compiled suite is rebuilt, not pickled)."""
+
+    contract: Contract
+    extract_date: date
+    references: dict[str, set[str]]
+    leave_out: dict[Phase, tuple[str, ...]]  # rule codes each phase's suite leaves out
+    unique: _UniqueKeys
+    as_text: tuple[str, ...] = ()  # check only: columns of another type that text rules see as text
+    _suites: dict[Phase, ExpectationSuite] = field(default_factory=dict, repr=False)
+
+    def suite(self, phase: Phase) -> ExpectationSuite:
+        if phase not in self._suites:
+            self._suites[phase] = build_suite(self.contract, phase=phase, extract_date=self.extract_date,
+                                              references=self.references, leave_out=self.leave_out[phase])
+        return self._suites[phase]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_suites": {}}
+
+
+@dataclass
+class _ChunkJob:
+    rules: _Rules
+    chunk: pl.DataFrame  # the contract's columns, _source_file, _source_row and _ord (the row's place)
+    marks: pl.DataFrame | None = None  # validation only: the chunk's rows repeating an earlier row
+
+
+@dataclass
+class _ChunkOutcome:
+    """What judging one chunk found, to be handed on in table order: accepted typed rows, rejected-row records
+    and expectation entries in the order they were made, and the hashes of the unique keys."""
+
+    rows: int  # validation: rows typed; check: rows checked
+    key_hashes: pl.DataFrame | None
+    accepted: pl.DataFrame | None = None
+    made: list[tuple[int, dict[str, Any] | None, pl.DataFrame]] = field(default_factory=list)
+
+    def reject(self, rank: int, rejected: pl.DataFrame, entry: dict[str, Any] | None = None) -> None:
+        self.made.append((rank, entry, rejected))
+
+    def replay(self, tally: _Tally, reject: Sink | None) -> None:
+        for rank, entry, rejected in self.made:
+            if reject is not None:
+                reject(rejected)
+            if entry is not None:
+                tally.add(rank, entry)
+
+
+def _processes(con: duckdb.DuckDBPyConnection, table: str, workers: int | None) -> int:
+    """Worker processes for a table: none (judged here) when it is one chunk, as starting them costs more."""
+    rows = con.execute(f'select count(*) from "{table}"').fetchone()[0]  # type: ignore[index]
+    return min(workers or os.cpu_count() or 1, -(-rows // CHUNK_ROWS))
+
+
+def _stage_chunk(job: _ChunkJob) -> _ChunkOutcome:
+    """One chunk of an all-text extract validated: duplicates, the format phase, typing, the values phase."""
+    rules, contract = job.rules, job.rules.contract
+    assert job.marks is not None  # validation jobs always carry them
+    chunk = job.chunk.with_columns(
+        *[pl.col(c).cast(pl.Utf8) for c in contract.column_names], pl.col(SOURCE_ROW).cast(pl.Int64)
+    )
+    raw = chunk.select(*contract.column_names, *KEY)
+    clean = _clean(raw, contract)
+    duplicates = _duplicates(job.marks, contract)
+    outcome = _ChunkOutcome(rows=0, key_hashes=None)
+    outcome.reject(DUPLICATE_RANK, duplicates, _duplicate_entry(contract, clean.height, duplicates))
+    candidates = clean.join(job.marks.select(KEY), on=KEY, how="anti")
+
+    # Phase "format": the text as it arrived, trimmed.
+    format_results = run_suite(rules.suite("format"), _text_pandas(candidates, contract))
+    failed = _collect(format_results, "format", FORMAT_RANK, contract, raw, clean, outcome)
+    passing = candidates.join(failed, on=KEY, how="anti")
+
+    # Typing cannot fail after the format rules passed, except where a value fits the pattern but not the
+    # type (a whole number too large for 64 bits): GX has no such expectation, so polars finds those rows.
+    typed, cast_failures = _typed(passing, contract)
+    for column, rows in cast_failures.items():
+        col = contract.column(column)
+        meta = {
+            "rule": f"type {col.type}",
+            "column": column,
+            "columns": [column],
+            "name": f"{column} fits the {col.type} type",
+            "problem": f"cannot be stored as a {col.type} value (too many digits)",
+        }
+        rank = CAST_RANK + contract.column_names.index(column)
+        rejected = _rejections(rows, meta, contract, raw, clean, order=rank)
+        outcome.reject(rank, rejected, _entry(meta, kind="polars: cast", phase="format", engine="polars",
+                                              element_count=passing.height, rejected=rejected))
+        typed = typed.join(rows, on=KEY, how="anti")
+    outcome.key_hashes = rules.unique.hashes(typed.join(chunk.select(*KEY, "_ord"), on=KEY, how="left"))
+    outcome.rows = typed.height
+
+    # Phase "values": the typed rows.
+    value_results = run_suite(rules.suite("values"), _typed_pandas(typed, contract))
+    failed_values = _collect(value_results, "values", VALUES_RANK, contract, raw, clean, outcome)
+    outcome.accepted = typed.join(failed_values, on=KEY, how="anti")
+    return outcome
+
+
+def _check_chunk(job: _ChunkJob) -> _ChunkOutcome:
+    """One chunk of an accepted, typed table checked against both phases' suites (see `check_table`)."""
+    rules, contract = job.rules, job.rules.contract
+    typed = _retype(job.chunk, contract)
+    outcome = _ChunkOutcome(rows=typed.height, key_hashes=rules.unique.hashes(typed.with_columns(job.chunk["_ord"])))
+    values = _typed_pandas(typed, contract)
+    frames = {
+        "format": _typed_pandas(typed.with_columns(_as_text(typed, contract).select(rules.as_text)), contract)
+        if rules.as_text else values,
+        "values": values,
+    }
+    text: pl.DataFrame | None = None  # written only when a rule finds rows to show
+    phases: tuple[tuple[Phase, int], ...] = (("format", FORMAT_RANK), ("values", VALUES_RANK))
+    for phase, start in phases:
+        for number, result in enumerate(run_suite(rules.suite(phase), frames[phase])):
+            if text is None and not result.rows.is_empty():
+                text = _as_text(typed, contract)
+            shown = text if text is not None else typed.clear()
+            rejected = _rejections(result.rows, result.meta, contract, shown, shown, order=start + number)
+            outcome.reject(start + number, rejected, _entry(
+                result.meta, kind=result.kind, phase=phase, engine=GX, element_count=result.element_count,
+                rejected=rejected, success=result.success, unexpected_count=result.unexpected_count,
+            ))
+    return outcome
 
 
 # --- chunks --------------------------------------------------------------------------------------------
@@ -487,11 +587,11 @@ class _UniqueKeys:
         ]
         self.created = False
 
-    def record(self, con: duckdb.DuckDBPyConnection, typed: pl.DataFrame) -> None:
-        """Remember the keys of `typed` (which also holds `_ord`, the row's place in the table)."""
+    def hashes(self, typed: pl.DataFrame) -> pl.DataFrame | None:
+        """The key hashes of `typed` (which also holds `_ord`, the row's place in the table); None without keys."""
         if not self.rules:
-            return
-        hashes = typed.select(
+            return None
+        return typed.select(
             pl.col("_ord"),
             *[
                 pl.when(pl.all_horizontal([pl.col(c).is_null() for c in meta["columns"]]))
@@ -501,6 +601,11 @@ class _UniqueKeys:
                 for number, (_, meta, _) in enumerate(self.rules)
             ],
         )
+
+    def store(self, con: duckdb.DuckDBPyConnection, hashes: pl.DataFrame | None) -> None:
+        """Remember a chunk's key hashes (from `hashes`) in a temporary table for `judge`."""
+        if hashes is None:
+            return
         con.register("_key_hashes", hashes.to_arrow())
         try:
             if not self.created:
@@ -758,16 +863,15 @@ def _collect(
     contract: Contract,
     raw: pl.DataFrame,
     clean: pl.DataFrame,
-    tally: _Tally,
-    reject: Sink,
+    outcome: _ChunkOutcome,
 ) -> pl.DataFrame:
-    """Record each result (in `tally`, rejections to `reject`); return the rows that failed any."""
+    """Record each result's rejected rows and entry in `outcome`; return the rows that failed any."""
     failed = [pl.DataFrame(schema={SOURCE_FILE: pl.Utf8, SOURCE_ROW: pl.Int64})]
     for number, result in enumerate(results):
         rejected = _rejections(result.rows, result.meta, contract, raw, clean, order=start + number)
-        reject(rejected)
-        tally.add(
+        outcome.reject(
             start + number,
+            rejected,
             _entry(
                 result.meta,
                 kind=result.kind,

@@ -11,12 +11,9 @@
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
-import re
 from collections import defaultdict
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -30,6 +27,7 @@ from oba_pipeline.turn_the_curve.records import CycleRecord, Records, ScenarioRe
 from oba_pipeline.turn_the_curve.scorecard import scorecard_row
 from oba_pipeline.turn_the_curve.series import SERIES_KEYS, all_series, in_series_order, period_label, period_labels
 from oba_pipeline.turn_the_curve.verdicts import TESTS, Measure, Series, Verdict, judge
+from oba_pipeline.workers import ordered_map, workers_setting_of
 
 log = logging.getLogger(__name__)
 
@@ -90,20 +88,9 @@ class TurnTheCurveTables:
     scenarios: pl.DataFrame
 
 
-class WorkersSettingError(ValueError):
-    """OBA_TTC_WORKERS is not a whole number of processes."""
-
-
 def workers_setting() -> int | None:
     """How many processes OBA_TTC_WORKERS asks to fit the baselines in; None when it is unset (one per CPU)."""
-    raw = os.environ.get(WORKERS_ENV, "").strip()
-    if not raw:
-        return None
-    if not re.fullmatch(r"[0-9]+", raw) or int(raw) < 1:
-        raise WorkersSettingError(
-            f"{WORKERS_ENV} must be a whole number of processes, 1 or more, not {raw!r}: set it to, say, 2 "
-            "(1 fits every baseline in the refresh's own process), or unset it for one process per CPU.")
-    return int(raw)
+    return workers_setting_of(WORKERS_ENV)
 
 
 def measure_of(indicator: Indicator) -> Measure:
@@ -184,18 +171,10 @@ def _batches(rows: pl.DataFrame, lengths: pl.Series, catalogue: Catalogue, recor
             targets={key: records.targets[key] for key in keys & records.targets.keys()})
 
 
-def _run(batches: Iterator[_Batch], workers: int) -> Iterator[_Tables]:
+def _run(batches: Iterator[_Batch], processes: int) -> Iterator[_Tables]:
     """Each batch's tables, in the batches' order: in this process when there are too few series to repay
     starting the workers (a few seconds), else in a pool of worker processes."""
-    if workers <= 1:
-        yield from map(_batch_tables, batches)
-        return
-    # forkserver, not fork: the parent runs polars' and Dagster's threads, which a forked child must not inherit.
-    # The server imports statsmodels and this module once, so each worker starts without importing them again.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        yield from pool.map(_batch_tables, batches)
+    yield from ordered_map(_batch_tables, batches, processes)
 
 
 def _batch_tables(batch: _Batch) -> _Tables:
