@@ -32,15 +32,17 @@ class WorkersSettingError(ValueError):
     """A workers setting is not a whole number of processes."""
 
 
-def workers_setting_of(name: str) -> int | None:
-    """How many processes the environment variable `name` asks for; None when it is unset (one per CPU)."""
+def workers_setting_of(name: str, *, default: int | None = None) -> int | None:
+    """How many processes the environment variable `name` asks for; `default` when it is unset (None: one
+    per CPU)."""
     raw = os.environ.get(name, "").strip()
     if not raw:
-        return None
+        return default
     if not re.fullmatch(r"[0-9]+", raw) or int(raw) < 1:
+        unset = "one process per CPU" if default is None else f"{default} (the default)"
         raise WorkersSettingError(
             f"{name} must be a whole number of processes, 1 or more, not {raw!r}: set it to, say, 2 "
-            "(1 does all the work in the refresh's own process), or unset it for one process per CPU.")
+            f"(1 does all the work in the refresh's own process), or unset it for {unset}.")
     return int(raw)
 
 

@@ -20,6 +20,7 @@ from oba_pipeline.contracts.validate import (
     validate_extract,
 )
 from oba_pipeline.errors import FileRuleError
+from oba_pipeline.workers import WorkersSettingError, workers_setting_of
 
 EXTRACT_DATE = date(2025, 3, 31)
 LOCALITIES = {"population.locality": {"L1", "L2"}}
@@ -506,3 +507,16 @@ def test_a_whitespace_only_difference_is_still_a_duplicate_row(referrals: Contra
     duplicates = result.rejected.filter(rule="duplicate_row")
     assert duplicates.select("row").to_series().to_list() == [3]
     assert "an exact copy of row 2" in duplicates["message"][0]
+
+
+def test_the_validation_workers_setting_defaults_to_one_process_and_names_a_bad_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OBA_VALIDATION_WORKERS", raising=False)
+    assert workers_setting_of("OBA_VALIDATION_WORKERS", default=1) == 1
+    monkeypatch.setenv("OBA_VALIDATION_WORKERS", "2")
+    assert workers_setting_of("OBA_VALIDATION_WORKERS", default=1) == 2
+    monkeypatch.setenv("OBA_VALIDATION_WORKERS", "all")
+    with pytest.raises(WorkersSettingError, match=r"OBA_VALIDATION_WORKERS must be a whole number .* not 'all'.* "
+                                                 r"unset it for 1 \(the default\)"):
+        workers_setting_of("OBA_VALIDATION_WORKERS", default=1)
