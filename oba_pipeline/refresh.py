@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from dataclasses import dataclass, field
@@ -116,6 +117,10 @@ def _load_summary(home: Home) -> tuple[list[dict[str, object]], list[str]]:
 
     if not home.warehouse.exists():
         return [], []
+    # A step that failed inside `with get_connection()` leaves its connection reachable only through the
+    # exception's traceback cycle until the cycle collector runs; DuckDB refuses a read-only connection to a
+    # file while a read-write one is open in the same process, so collect it first.
+    gc.collect()
     con = duckdb.connect(str(home.warehouse), read_only=True)
     try:
         tables = {row[0] for row in con.execute("select table_name from information_schema.tables").fetchall()}
