@@ -1,9 +1,10 @@
 """Worker processes for the refresh's CPU-bound steps: how many (a setting per step) and an ordered pool.
 
-Every pool starts its workers from one forkserver that has already imported Great Expectations,
-statsmodels and the modules whose functions the workers run, so a worker starts in a fraction of a
-second instead of importing them again; fork itself is not used because the parent runs polars',
-DuckDB's and Dagster's threads, which a forked child must not inherit.
+Pools start their workers from a forkserver that has already imported the module of the function the
+workers run (and so what it imports, such as statsmodels), so a worker starts in a fraction of a second
+instead of importing it again. The forkserver is started once per process, so the first pool's module is
+the one preloaded; a later pool's workers import their own module themselves. Fork itself is not used
+because the parent runs polars', DuckDB's and Dagster's threads, which a forked child must not inherit.
 """
 
 from __future__ import annotations
@@ -18,15 +19,6 @@ from typing import TypeVar
 
 Job = TypeVar("Job")
 Result = TypeVar("Result")
-
-# The forkserver is started once per process with these imports; the list is the same for every pool, since
-# a forkserver already running ignores a later preload list.
-PRELOAD = [
-    "great_expectations",
-    "oba_pipeline.contracts.validate",
-    "oba_pipeline.turn_the_curve.build",
-]
-
 
 class WorkersSettingError(ValueError):
     """A workers setting is not a whole number of processes."""
@@ -50,14 +42,14 @@ def ordered_map(function: Callable[[Job], Result], jobs: Iterable[Job], workers:
     """`function` applied to each job, results in the jobs' order: in this process when `workers` is 1 or
     less, else in a pool of that many worker processes. Jobs are taken from `jobs` only as workers free up
     (at most one waiting beyond those running), so a long stream of large jobs is never all in memory.
-    `function` must be a module-level function of a module in PRELOAD, and jobs and results picklable."""
+    `function` must be a module-level function, and jobs and results picklable."""
     if workers <= 1:
         yield from map(function, jobs)
         return
     # Analytics would be switched on in the server before Great Expectations' own callers could say otherwise.
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD)
+    context.set_forkserver_preload([function.__module__])
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     pending: deque[Future[Result]] = deque()
     try:

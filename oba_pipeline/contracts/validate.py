@@ -238,11 +238,8 @@ def validate_table(
     present = [d[0] for d in con.execute(f'select * from "{table}" limit 0').description]
     _prepare(pl.DataFrame(schema=dict.fromkeys(present, pl.Utf8)), contract)  # required columns
     # Unique keys span chunks, so GX (which sees one chunk) cannot judge them: see _UniqueKeys.
-    unique = _UniqueKeys(
-        contract, build_suite(contract, phase="values", extract_date=extract_date, references=references),
-        start=VALUES_RANK,
-    )
-    rules = _Rules(contract, extract_date, references, leave_out={"format": (), "values": ("unique ",)}, unique=unique)
+    rules = _Rules(contract, extract_date, references, leave_out={"format": (), "values": ("unique ",)})
+    unique = rules.unique
     tally = _Tally()
     _mark_repeated_rows(con, table, contract)
     typed_rows, chunks = 0, 0
@@ -342,13 +339,9 @@ def check_table(
         failures.append(f"{contract.source}: the accepted table has no column(s) {', '.join(absent)}.")
     # Text rules on a column of another type (none in today's contracts) still see text.
     as_text = [c.name for c in contract.columns if c.type != "string" and (c.allowed or c.regex or c.references)]
-    unique = _UniqueKeys(
-        contract,
-        build_suite(contract, phase="values", extract_date=extract_date, references=references),
-        start=VALUES_RANK,
-    )
     rules = _Rules(contract, extract_date, references, leave_out={"format": ("type ",), "values": ("unique ",)},
-                   unique=unique, as_text=tuple(as_text))
+                   as_text=tuple(as_text))
+    unique = rules.unique
     select = ", ".join(
         [*(f'"{stored[c]}" as "{c}"' for c in contract.column_names if c not in absent), *(f'"{k}"' for k in KEY)]
     )
@@ -421,9 +414,14 @@ class _Rules:
     extract_date: date
     references: dict[str, set[str]]
     leave_out: dict[Phase, tuple[str, ...]]  # rule codes each phase's suite leaves out
-    unique: _UniqueKeys
     as_text: tuple[str, ...] = ()  # check only: columns of another type that text rules see as text
+    unique: _UniqueKeys = field(init=False)  # judged over all chunks, so left out of the chunks' suites
     _suites: dict[Phase, ExpectationSuite] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        every_value_rule = build_suite(self.contract, phase="values", extract_date=self.extract_date,
+                                       references=self.references)
+        self.unique = _UniqueKeys(self.contract, every_value_rule, start=VALUES_RANK)
 
     def suite(self, phase: Phase) -> ExpectationSuite:
         if phase not in self._suites:
@@ -450,17 +448,16 @@ class _ChunkOutcome:
     rows: int  # validation: rows typed; check: rows checked
     key_hashes: pl.DataFrame | None
     accepted: pl.DataFrame | None = None
-    made: list[tuple[int, dict[str, Any] | None, pl.DataFrame]] = field(default_factory=list)
+    made: list[tuple[int, dict[str, Any], pl.DataFrame]] = field(default_factory=list)
 
-    def reject(self, rank: int, rejected: pl.DataFrame, entry: dict[str, Any] | None = None) -> None:
+    def reject(self, rank: int, rejected: pl.DataFrame, entry: dict[str, Any]) -> None:
         self.made.append((rank, entry, rejected))
 
     def replay(self, tally: _Tally, reject: Sink | None) -> None:
         for rank, entry, rejected in self.made:
             if reject is not None:
                 reject(rejected)
-            if entry is not None:
-                tally.add(rank, entry)
+            tally.add(rank, entry)
 
 
 def _processes(con: duckdb.DuckDBPyConnection, table: str, workers: int | None) -> int:

@@ -114,7 +114,8 @@ def build_tables(values: pl.DataFrame, catalogue: Catalogue, records: Records, *
     lengths = rows.get_column("series_number").rle().struct.field("len").cast(pl.Int64)  # rows of each series
     workers = min(workers or os.cpu_count() or 1, lengths.len() // MIN_SERIES_PER_WORKER)
     batches = _batches(rows, lengths, catalogue, records, max(workers, 1) * BATCHES_PER_WORKER)
-    parts = list(_run(batches, workers))
+    # In this process when there are too few series to repay starting workers, else in a pool of them.
+    parts = list(ordered_map(_batch_tables, batches, workers))
     turn = pl.concat([pl.DataFrame(schema=VERDICT_SCHEMA), *(part.turn_the_curve for part in parts)])
     return TurnTheCurveTables(
         baselines=pl.concat([pl.DataFrame(schema=BASELINE_SCHEMA), *(part.baselines for part in parts)]),
@@ -169,12 +170,6 @@ def _batches(rows: pl.DataFrame, lengths: pl.Series, catalogue: Catalogue, recor
             cycles={key: cycles[key] for key in keys & cycles.keys()},
             scenarios={key: scenarios[key] for key in keys & scenarios.keys()},
             targets={key: records.targets[key] for key in keys & records.targets.keys()})
-
-
-def _run(batches: Iterator[_Batch], processes: int) -> Iterator[_Tables]:
-    """Each batch's tables, in the batches' order: in this process when there are too few series to repay
-    starting the workers (a few seconds), else in a pool of worker processes."""
-    yield from ordered_map(_batch_tables, batches, processes)
 
 
 def _batch_tables(batch: _Batch) -> _Tables:
