@@ -9,7 +9,7 @@ from dagster import AssetExecutionContext
 from dagster_duckdb import DuckDBResource
 
 from assets.marts import MARTS
-from assets.tables import read_table, replace_table
+from assets.tables import read_table, replace_tables
 from oba_pipeline.catalogue import load_catalogue
 from oba_pipeline.disclosure import apply_disclosure_control, load_profiles
 from oba_pipeline.indicators.engine import Coverage, compute_indicator_values
@@ -66,15 +66,12 @@ def indicator_values(context: AssetExecutionContext, config: IndicatorRefreshCon
         profiles = load_profiles()
         values = apply_disclosure_control(merged, catalogue, profile=profiles["standard"])
         public_values = apply_disclosure_control(merged, catalogue, profile=profiles["public"])
-        con.execute("begin transaction")
-        replace_table(con, COMPUTED_VALUES, merged)
-        replace_table(con, "indicator_values", values)
-        replace_table(con, "indicator_values_public", public_values)
-        replace_table(con, "indicators", catalogue.to_frame())
-        replace_table(con, PARTITION_STATE, plan.partitions)
-        replace_table(con, PARTITION_CONTEXT, pl.DataFrame({"context_hash": [plan.context_hash]}))
-        replace_table(con, RECOMPUTED_PERIODS, plan.recomputed())
-        con.execute("commit")
+        replace_tables(con, {
+            COMPUTED_VALUES: merged, "indicator_values": values, "indicator_values_public": public_values,
+            "indicators": catalogue.to_frame(), PARTITION_STATE: plan.partitions,
+            PARTITION_CONTEXT: pl.DataFrame({"context_hash": [plan.context_hash]}),
+            RECOMPUTED_PERIODS: plan.recomputed(),
+        })
     missing = sorted({i.id for i in catalogue.indicators} - set(values.get_column("indicator_id").unique()))
     if missing:
         context.log.warning(f"no values for: {', '.join(missing)} (their source covers no complete month)")

@@ -25,7 +25,7 @@ import polars as pl
 from dagster import AssetExecutionContext
 from dagster_duckdb import DuckDBResource
 
-from assets.tables import append_rows, registered, replace_rows
+from assets.tables import append_rows, registered, replace_rows, swap_in
 from oba_pipeline.contracts.contract import Contract, load_contract
 from oba_pipeline.contracts.report import write_report
 from oba_pipeline.contracts.validate import ValidationSummary, check_table, validate_table
@@ -100,32 +100,33 @@ def build_source_assets(source: str) -> tuple[dg.AssetsDefinition, dg.AssetsDefi
         landing = home.landing / context.run_id / source
         digests, rows = {}, 0
         with duckdb.get_connection() as con:
-            # One file in memory at a time; a file that breaks a file-level rule undoes the ones before it.
-            con.execute("begin transaction")
+            # One file in memory at a time. The files load into a scratch table that replaces raw_<source> only
+            # once all of them have: a file that breaks a file-level rule leaves last night's table in place.
+            scratch = f"_landing_{source}"
             try:
                 files = find_extract_files(oba.inputs, contract)
                 # Beside the copies of the files in landing: the Parquet holds identifiers too, so it stays
                 # where they are kept (and is removed with them if a run dies before cleaning up).
                 landing.mkdir(parents=True, exist_ok=True)
-                with tempfile.TemporaryDirectory(prefix="parquet-", dir=landing) as scratch:
+                with tempfile.TemporaryDirectory(prefix="parquet-", dir=landing) as scratch_folder:
                     for number, path in enumerate(files):
                         # Through Parquet: a large CSV streams from its file into the table in batches.
-                        parquet = Path(scratch) / f"{number}.parquet"
+                        parquet = Path(scratch_folder) / f"{number}.parquet"
                         rows += land_extract(path, contract, parquet)
-                        into = (f'create or replace table "raw_{source}" as' if number == 0
-                                else f'insert into "raw_{source}" by name')
+                        into = (f'create or replace table "{scratch}" as' if number == 0
+                                else f'insert into "{scratch}" by name')
                         con.execute(f"{into} select * from read_parquet($file)", {"file": str(parquet)})
                         parquet.unlink()
+                swap_in(con, {f"raw_{source}": scratch})
             except FileRuleError as error:
-                con.execute("rollback")
+                con.execute(f'drop table if exists "{scratch}"')
                 context.log.error(str(error))
                 # A broken file stays broken: no retry, the data team must act.
                 raise dg.Failure(description=str(error), allow_retries=False,
                                  metadata={"source": source, "rule": error.rule, "file": str(error.file)}) from error
             except BaseException:
-                con.execute("rollback")
+                con.execute(f'drop table if exists "{scratch}"')
                 raise
-            con.execute("commit")
         for path in files:
             shutil.copy2(path, landing / path.name)
             with path.open("rb") as handle:
@@ -199,50 +200,53 @@ def _references(con: object, contract: Contract) -> dict[str, set[str]]:
 
 def _stage(con: duckdb.DuckDBPyConnection, contract: Contract, key: bytes,
            references: dict[str, set[str]], workers: int | None) -> ValidationSummary:
-    """Validate raw_<source> chunk by chunk into stg_<source> and rejected_rows, in one transaction: a failure
-    part way leaves the last night's tables as they were. Only a chunk of rows is in memory at a time."""
+    """Validate raw_<source> chunk by chunk into stg_<source> and rejected_rows. Only a chunk of rows is in
+    memory at a time, and a failure part way leaves the last night's tables as they were: the accepted rows
+    go to a scratch table, committed chunk by chunk, that takes stg_<source>'s place in one short transaction
+    at the end. (One transaction around the whole staging would hold every uncommitted row in memory until
+    it ended.)"""
     source = contract.source
-    con.execute("begin transaction")
+    scratch = f"_staging_{source}"
+    con.execute(f'drop table if exists "{scratch}"')
+    con.execute('create or replace temp table _rejected (source varchar, file varchar, "row" bigint, '
+                '"column" varchar, value varchar, rule varchar, message varchar, _order bigint)')
+
+    def accept(rows: pl.DataFrame) -> None:
+        append_rows(con, scratch, to_staged(contract, rows, key), create=True)
+
+    def reject(rows: pl.DataFrame) -> None:
+        if rows.height:
+            append_rows(con, "_rejected", rows)
+
+    def retract(rows: pl.DataFrame) -> None:
+        if rows.height:
+            with registered(con, rows, "retracted_frame"):
+                con.execute(f'delete from "{scratch}" s using retracted_frame r '
+                            "where s._source_file = r._source_file and s._source_row = r._source_row")
+
     try:
-        con.execute('create or replace temp table _rejected (source varchar, file varchar, "row" bigint, '
-                    '"column" varchar, value varchar, rule varchar, message varchar, _order bigint)')
-        con.execute(f'drop table if exists "stg_{source}"')
-
-        def accept(rows: pl.DataFrame) -> None:
-            append_rows(con, f"stg_{source}", to_staged(contract, rows, key), create=True)
-
-        def reject(rows: pl.DataFrame) -> None:
-            if rows.height:
-                append_rows(con, "_rejected", rows)
-
-        def retract(rows: pl.DataFrame) -> None:
-            if rows.height:
-                with registered(con, rows, "retracted_frame"):
-                    con.execute(f'delete from "stg_{source}" s using retracted_frame r '
-                                "where s._source_file = r._source_file and s._source_row = r._source_row")
-
         expectations = validate_table(con, f"raw_{source}", contract, extract_date=date.today(),
                                       references=references, accept=accept, reject=reject, retract=retract,
                                       workers=workers)
-        # Identifiers and personal values are never copied to the warehouse's rejected rows.
-        sensitive = [*contract.identifier_columns, *contract.personal_columns]
-        con.execute('create table if not exists rejected_rows (source varchar, file varchar, "row" bigint, '
-                    '"column" varchar, value varchar, rule varchar, message varchar)')
-        con.execute("delete from rejected_rows where source = $source", {"source": source})
-        con.execute('insert into rejected_rows by name select source, file, "row", "column", '
-                    'case when list_contains($sensitive, "column") then $withheld else value end as value, '
-                    'rule, message from _rejected order by file, "row", _order',
-                    {"sensitive": sensitive, "withheld": WITHHELD})
         rows_read = con.execute(f'select count(*) from "raw_{source}"').fetchone()[0]  # type: ignore[index]
-        rows_accepted = con.execute(f'select count(*) from "stg_{source}"').fetchone()[0]  # type: ignore[index]
+        rows_accepted = con.execute(f'select count(*) from "{scratch}"').fetchone()[0]  # type: ignore[index]
         rejected_rows, problems = con.execute(
             'select count(distinct (file, "row")), count(*) from _rejected').fetchone()  # type: ignore[misc]
         first = [m for (m,) in con.execute('select message from _rejected order by file, "row", _order limit $n',
                                            {"n": MAX_MESSAGES_LOGGED}).fetchall()]
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+        # Identifiers and personal values are never copied to the warehouse's rejected rows.
+        sensitive = [*contract.identifier_columns, *contract.personal_columns]
+        con.execute('create table if not exists rejected_rows (source varchar, file varchar, "row" bigint, '
+                    '"column" varchar, value varchar, rule varchar, message varchar)')
+        swap_in(con, {f"stg_{source}": scratch}, then=[
+            ("delete from rejected_rows where source = $source", {"source": source}),
+            ('insert into rejected_rows by name select source, file, "row", "column", '
+             'case when list_contains($sensitive, "column") then $withheld else value end as value, '
+             'rule, message from _rejected order by file, "row", _order',
+             {"sensitive": sensitive, "withheld": WITHHELD}),
+        ])
+    finally:
+        con.execute(f'drop table if exists "{scratch}"')
     outcome = ValidationSummary(
         source=source, rows_read=rows_read, rows_accepted=rows_accepted, rejected_row_count=rejected_rows,
         problem_count=problems, first_problems=first, expectations=expectations,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import duckdb
@@ -23,6 +23,39 @@ def replace_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame
     """Create or replace table `name` (a code constant, never user input) from `frame`."""
     with registered(con, frame):
         con.execute(f'create or replace table "{name}" as select * from incoming_frame')
+
+
+def swap_in(con: duckdb.DuckDBPyConnection, tables: Mapping[str, str],
+            then: Sequence[tuple[str, dict[str, object]]] = ()) -> None:
+    """Each scratch table of `tables` (table name -> scratch table name, code constants), filled outside any
+    long transaction, takes its table's place, together with the statements of `then`, in one short
+    transaction: readers see all the old tables or all the new ones, and a failure leaves the old ones.
+    Filling large tables inside one transaction would hold all their uncommitted rows in memory until the
+    commit (8 million family readings took a national refresh past 10 GB that way)."""
+    try:
+        con.execute("begin transaction")
+        for name, scratch in tables.items():
+            con.execute(f'drop table if exists "{name}"')
+            con.execute(f'alter table "{scratch}" rename to "{name}"')
+        for statement, parameters in then:
+            con.execute(statement, parameters)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+
+
+def replace_tables(con: duckdb.DuckDBPyConnection, frames: Mapping[str, pl.DataFrame]) -> None:
+    """Create or replace every table of `frames` (table name -> frame; code constants) at once: each is written
+    to a scratch table first, and `swap_in` puts them all in place together."""
+    scratch = {name: f"_new_{name}" for name in frames}
+    try:
+        for name, frame in frames.items():
+            replace_table(con, scratch[name], frame)
+        swap_in(con, scratch)
+    finally:
+        for table in scratch.values():
+            con.execute(f'drop table if exists "{table}"')
 
 
 def replace_rows(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, *, source: str) -> None:

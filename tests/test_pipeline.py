@@ -201,6 +201,11 @@ def test_missing_required_column_stops_the_source_and_keeps_what_was_published(t
     assert "referrals.csv" in failure and "referral_date" in failure
     assert current_snapshot(home) == before
     assert published(home, "indicator_values").equals(values_before)
+    # No scratch table of the failed load is left in the warehouse.
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        tables = {name for (name,) in con.execute("select table_name from duckdb_tables()").fetchall()}
+    assert "stg_referrals" in tables
+    assert not {t for t in tables if t.startswith(("_landing_", "_staging_", "_new_"))}
 
 
 def test_unreadable_file_is_a_clear_failure(tmp_path: Path) -> None:
