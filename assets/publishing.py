@@ -1,6 +1,8 @@
 """The published snapshot: what the dashboard and exports serve, switched into place atomically."""
 
 
+from functools import partial
+
 import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
@@ -10,7 +12,7 @@ from assets.tables import read_table
 from oba_pipeline.catalogue import load_catalogue
 from oba_pipeline.disclosure import load_profiles, public_indicator_ids
 from oba_pipeline.ingest.retention import apply_retention
-from oba_pipeline.publish import publish_tables
+from oba_pipeline.publish import Table, publish_tables, read_manifest
 from oba_pipeline.resources import OBASettings
 
 # warehouse table -> published table
@@ -52,32 +54,36 @@ def published_snapshot(context: AssetExecutionContext, oba: OBASettings,
             select source, rule, "column", count(distinct row) as rows_rejected
             from rejected_rows group by all order by all
         """)
-        tables = {published: read_table(con, table) for table, published in PUBLISHED_TABLES.items()}
+        # Read one table at a time as the snapshot is written, so only the largest is ever held in memory.
+        tables = {published: partial(read_table, con, table) for table, published in PUBLISHED_TABLES.items()}
         extract_date = con.execute("select extract_date from extract_info").fetchone()
-        public = _public_tables(tables, read_table(con, "indicator_values_public"))
-        authority = tables["areas"].filter(area_type="authority").row(0, named=True)
+        small = {name: read_table(con, name) for name in ("indicators", "areas", "source_loads")}
+        public = _public_tables(small, partial(read_table, con, "indicator_values_public"))
+        authority = small["areas"].filter(area_type="authority").row(0, named=True)
         snapshot = publish_tables(oba.layout, tables, {
             "run_id": context.run_id, "extract_date": str(extract_date[0]) if extract_date else None,
             "authority": {"code": authority["area_code"], "name": authority["area_name"]},
         }, public=public)
         # Published: the raw landing area has done its job and is cleared as its retention says.
         retention = apply_retention(oba.layout, context.run_id, con)
+    written = read_manifest(snapshot)
     return dg.MaterializeResult(metadata={
         "snapshot": dg.MetadataValue.path(str(snapshot)),
-        "tables": dg.MetadataValue.json({name: frame.height for name, frame in tables.items()}),
-        "public_tables": dg.MetadataValue.json({name: frame.height for name, frame in public.items()}),
+        "tables": dg.MetadataValue.json(written["tables"]),
+        "public_tables": dg.MetadataValue.json(written["public_tables"]),
         "landing_files_deleted": len(retention.files_deleted),
         "raw_tables_dropped": dg.MetadataValue.json(retention.raw_tables_dropped),
     })
 
 
-def _public_tables(tables: dict[str, pl.DataFrame], public_values: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """The public subset: its indicators only, under the public disclosure profile; no validation detail."""
+def _public_tables(small: dict[str, pl.DataFrame], public_values: Table) -> dict[str, Table]:
+    """The public subset: its indicators only, under the public disclosure profile; no validation detail.
+    `small` holds the warehouse's indicators, areas and source_loads tables."""
     profile = load_profiles()["public"]
     chosen = public_indicator_ids(profile, load_catalogue())
     return {
-        "indicators": tables["indicators"].filter(pl.col("indicator_id").is_in(chosen)),
+        "indicators": small["indicators"].filter(pl.col("indicator_id").is_in(chosen)),
         "indicator_values": public_values,
-        "areas": tables["areas"].filter(pl.col("area_type").is_in(list(profile.area_types))),
-        "sources": tables["sources"],
+        "areas": small["areas"].filter(pl.col("area_type").is_in(list(profile.area_types))),
+        "sources": small["source_loads"],
     }

@@ -25,6 +25,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import yaml
 
@@ -127,8 +128,9 @@ def apply_disclosure_control(values: pl.DataFrame, catalogue: Catalogue, thresho
         additive_in_time = {i.id for i in catalogue.indicators if i.people and i.calculation.timing == "event"}
         extra = secondary_suppression(values, result, set(people), additive_in_time)
         if extra:
-            hide = pl.Series("hide", [index in extra for index in range(result.height)])
-            result = result.with_columns(hide).with_columns(
+            hide = np.zeros(result.height, dtype=bool)
+            hide[sorted(extra)] = True
+            result = result.with_columns(pl.Series("hide", hide)).with_columns(
                 status=pl.when(pl.col("hide")).then(pl.lit(SUPPRESSED)).otherwise(pl.col("status")),
                 value=pl.when(pl.col("hide")).then(None).otherwise(pl.col("value")),
                 numerator=pl.when(pl.col("hide")).then(None).otherwise(pl.col("numerator")),
@@ -149,26 +151,30 @@ def secondary_suppression(before: pl.DataFrame, after: pl.DataFrame, people: set
     """
     numerators = before.get_column("numerator").to_list()
     statuses = after.get_column("status").to_list()
-    rows = after.select("indicator_id", "area_code", "area_type", "period_type", "period_start").to_dicts()
+    # Columns as lists, not a dict per row: a national table has millions of rows.
+    indicator_ids, area_codes, area_types, period_types, period_starts = (
+        after.get_column(name).to_list() for name in ("indicator_id", "area_code", "area_type", "period_type",
+                                                      "period_start"))
     suppressed = {i for i, status in enumerate(statuses) if status == SUPPRESSED}
     groups: list[tuple[int, list[int]]] = []  # (total row, part rows)
 
     by_area_total: dict[tuple[Any, ...], dict[str, Any]] = defaultdict(lambda: {"total": None, "parts": []})
     months: dict[tuple[str, str], list[tuple[date, int]]] = defaultdict(list)
     years: list[tuple[int, str, str, date]] = []
-    for index, row in enumerate(rows):
-        if row["indicator_id"] not in people:
+    for index, (indicator_id, area_code, area_type, period_type, period_start) in enumerate(
+            zip(indicator_ids, area_codes, area_types, period_types, period_starts, strict=True)):
+        if indicator_id not in people:
             continue
-        key = (row["indicator_id"], row["period_type"], row["period_start"])
-        if row["area_type"] == "authority":
+        key = (indicator_id, period_type, period_start)
+        if area_type == "authority":
             by_area_total[key]["total"] = index
         else:
             by_area_total[key]["parts"].append(index)
-        if row["indicator_id"] in additive_in_time:
-            if row["period_type"] == "month":
-                months[(row["indicator_id"], row["area_code"])].append((row["period_start"], index))
-            elif row["period_type"] == "reporting_year":
-                years.append((index, row["indicator_id"], row["area_code"], row["period_start"]))
+        if indicator_id in additive_in_time:
+            if period_type == "month":
+                months[(indicator_id, area_code)].append((period_start, index))
+            elif period_type == "reporting_year":
+                years.append((index, indicator_id, area_code, period_start))
     for group in by_area_total.values():
         if group["total"] is not None and len(group["parts"]) > 0:
             groups.append((group["total"], group["parts"]))
@@ -191,7 +197,7 @@ def secondary_suppression(before: pl.DataFrame, after: pl.DataFrame, people: set
             if len(hidden) != 1:
                 continue
             candidates = sorted((i for i in parts if published(i) and (numerators[i] or 0) > 0),
-                                key=lambda i: (numerators[i], rows[i]["area_code"], rows[i]["period_start"]))
+                                key=lambda i: (numerators[i], area_codes[i], period_starts[i]))
             suppressed.add(candidates[0] if candidates else total)
             changed = True
     return {i for i in suppressed if statuses[i] != SUPPRESSED}

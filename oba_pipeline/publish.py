@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +38,10 @@ KEEP_SNAPSHOTS = 5
 LOCK_FILE = "writer.lock"
 OWNER_FILE = "writer.owner.json"
 # How long a writer waits for another to finish before giving up with a clear message.
+# A published table: a frame, or a function that makes it when it is written (see publish_tables).
+Table = pl.DataFrame | Callable[[], pl.DataFrame]
+# DuckDB's memory for writing a snapshot; sorting larger tables spills to disk.
+WRITE_MEMORY = "1GB"
 LOCK_TIMEOUT_SECONDS = float(os.environ.get("OBA_LOCK_TIMEOUT", "600"))
 
 
@@ -143,9 +147,12 @@ def read_manifest(snapshot: Path) -> dict[str, Any]:
     return json.loads((snapshot / MANIFEST).read_text(encoding="utf-8"))
 
 
-def publish_tables(home: Home, tables: Mapping[str, pl.DataFrame], manifest: Mapping[str, Any],
-                   public: Mapping[str, pl.DataFrame] | None = None) -> Path:
+def publish_tables(home: Home, tables: Mapping[str, Table], manifest: Mapping[str, Any],
+                   public: Mapping[str, Table] | None = None) -> Path:
     """Write `tables` as a new snapshot beside the live one, then make it live atomically.
+
+    Each table is a frame, or a function returning one that is called when that table is written: then only
+    one table is held in memory at a time, however many there are.
 
     `public`, when given, is the public subset (same table names), written to its own database file so
     that a public reader's connection cannot reach the fuller figures at all. Rows are written in a fixed
@@ -158,16 +165,15 @@ def publish_tables(home: Home, tables: Mapping[str, pl.DataFrame], manifest: Map
         return _publish(home, tables, manifest, public)
 
 
-def _publish(home: Home, tables: Mapping[str, pl.DataFrame], manifest: Mapping[str, Any],
-             public: Mapping[str, pl.DataFrame] | None) -> Path:
+def _publish(home: Home, tables: Mapping[str, Table], manifest: Mapping[str, Any],
+             public: Mapping[str, Table] | None) -> Path:
     snapshot_id = _new_snapshot_id(home)
     staging = home.published / f".{snapshot_id}.partial"
     staging.mkdir(parents=True)
-    _write_database(staging / SNAPSHOT_DB, tables)
-    if public is not None:
-        _write_database(staging / PUBLIC_DB, public)
+    heights = _write_database(staging / SNAPSHOT_DB, tables)
+    public_heights = None if public is None else _write_database(staging / PUBLIC_DB, public)
     body = {"snapshot_id": snapshot_id, "published_at": datetime.now(UTC).isoformat(),
-            "tables": {name: frame.height for name, frame in tables.items()}, **manifest}
+            "tables": heights, **({} if public_heights is None else {"public_tables": public_heights}), **manifest}
     (staging / MANIFEST).write_text(json.dumps(body, indent=2, default=str), encoding="utf-8")
     # On disk before the folder gets its final name, so a power cut cannot leave a named but empty snapshot.
     for path in staging.iterdir():
@@ -182,17 +188,24 @@ def _publish(home: Home, tables: Mapping[str, pl.DataFrame], manifest: Mapping[s
     return final
 
 
-def _write_database(path: Path, tables: Mapping[str, pl.DataFrame]) -> None:
-    con = duckdb.connect(str(path))
+def _write_database(path: Path, tables: Mapping[str, Table]) -> dict[str, int]:
+    """Write each table (sorted on every column) into a new database at `path`; the rows of each."""
+    heights = {}
+    # Sorting a national table spills to disk beside the file rather than taking most of the machine's memory.
+    con = duckdb.connect(str(path), config={"memory_limit": WRITE_MEMORY})
     try:
-        for name, frame in tables.items():
+        for name, table in tables.items():
+            frame = table() if callable(table) else table
+            heights[name] = frame.height
             con.register("frame_to_publish", frame.to_arrow())
             # Table names come from code constants, never from user input.
             con.execute(f'create table "{name}" as select * from frame_to_publish order by all')
             con.unregister("frame_to_publish")
+            del frame
         con.execute("checkpoint")
     finally:
         con.close()
+    return heights
 
 
 def rollback(home: Home, to: str | None = None) -> tuple[Path | None, Path]:

@@ -30,6 +30,25 @@ def test_publish_switches_current_and_keeps_the_last_few(tmp_path: Path) -> None
     con.close()
 
 
+def test_tables_given_as_functions_are_made_one_at_a_time_as_they_are_written(tmp_path: Path) -> None:
+    made: list[str] = []
+
+    def loader(name: str, rows: int):  # noqa: ANN202 - a loader as the publishing asset passes them
+        def load() -> pl.DataFrame:
+            made.append(name)
+            return pl.DataFrame({"indicator_id": ["x"] * rows, "value": [float(i) for i in range(rows)]})
+        return load
+
+    snapshot = publish_tables(Home(tmp_path), {"indicator_values": loader("full", 3), "baselines": table(2)}, {},
+                              public={"indicator_values": loader("public", 1)})
+    assert made == ["full", "public"]
+    manifest = read_manifest(snapshot)
+    assert manifest["tables"] == {"indicator_values": 3, "baselines": 1}
+    assert manifest["public_tables"] == {"indicator_values": 1}
+    with duckdb.connect(str(snapshot / "oba.duckdb"), read_only=True) as con:
+        assert con.execute("select list(value) from indicator_values").fetchone() == ([0.0, 1.0, 2.0],)
+
+
 def test_a_half_written_snapshot_is_never_current(tmp_path: Path) -> None:
     home = Home(tmp_path)
     live = publish_tables(home, {"indicator_values": table(1)}, {})
