@@ -18,12 +18,9 @@ stricter `public` profile the explicitly published subset shown to the public.
 from __future__ import annotations
 
 import os
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import polars as pl
@@ -149,43 +146,17 @@ def secondary_suppression(before: pl.DataFrame, after: pl.DataFrame, people: set
     (every indicator counting people), and a reporting year over its twelve months (indicators whose
     rows are counted in the period they happen, so months add up to the year).
     """
-    numerators = before.get_column("numerator").to_list()
-    statuses = after.get_column("status").to_list()
-    # Columns as lists, not a dict per row: a national table has millions of rows.
-    indicator_ids, area_codes, area_types, period_types, period_starts = (
-        after.get_column(name).to_list() for name in ("indicator_id", "area_code", "area_type", "period_type",
-                                                      "period_start"))
-    suppressed = {i for i, status in enumerate(statuses) if status == SUPPRESSED}
-    groups: list[tuple[int, list[int]]] = []  # (total row, part rows)
-
-    by_area_total: dict[tuple[Any, ...], dict[str, Any]] = defaultdict(lambda: {"total": None, "parts": []})
-    months: dict[tuple[str, str], list[tuple[date, int]]] = defaultdict(list)
-    years: list[tuple[int, str, str, date]] = []
-    for index, (indicator_id, area_code, area_type, period_type, period_start) in enumerate(
-            zip(indicator_ids, area_codes, area_types, period_types, period_starts, strict=True)):
-        if indicator_id not in people:
-            continue
-        key = (indicator_id, period_type, period_start)
-        if area_type == "authority":
-            by_area_total[key]["total"] = index
-        else:
-            by_area_total[key]["parts"].append(index)
-        if indicator_id in additive_in_time:
-            if period_type == "month":
-                months[(indicator_id, area_code)].append((period_start, index))
-            elif period_type == "reporting_year":
-                years.append((index, indicator_id, area_code, period_start))
-    for group in by_area_total.values():
-        if group["total"] is not None and len(group["parts"]) > 0:
-            groups.append((group["total"], group["parts"]))
-    for index, indicator_id, area_code, year_start in years:
-        year_end = date(year_start.year + 1, year_start.month, 1)
-        parts = [i for start, i in months[(indicator_id, area_code)] if year_start <= start < year_end]
-        if len(parts) == 12:
-            groups.append((index, parts))
+    # Arrays and a frame of groups, not a Python object per row: a national table has millions of rows.
+    numerators = before.get_column("numerator").cast(pl.Float64).to_numpy()  # NaN where there is none
+    status = after.get_column("status")
+    ok = (status == "ok").fill_null(False).to_numpy()
+    primary = (status == SUPPRESSED).fill_null(False).to_numpy()
+    area_codes, period_starts = after.get_column("area_code"), after.get_column("period_start")
+    suppressed = set(np.flatnonzero(primary).tolist())
+    groups = _total_groups(after, people, additive_in_time)
 
     def published(index: int) -> bool:
-        return statuses[index] == "ok" and index not in suppressed
+        return bool(ok[index]) and index not in suppressed
 
     changed = True
     while changed:
@@ -200,7 +171,36 @@ def secondary_suppression(before: pl.DataFrame, after: pl.DataFrame, people: set
                                 key=lambda i: (numerators[i], area_codes[i], period_starts[i]))
             suppressed.add(candidates[0] if candidates else total)
             changed = True
-    return {i for i in suppressed if statuses[i] != SUPPRESSED}
+    return {i for i in suppressed if not primary[i]}
+
+
+def _total_groups(rows: pl.DataFrame, people: set[str], additive_in_time: set[str]) -> list[tuple[int, list[int]]]:
+    """(total row, part rows) of every total that secondary suppression protects, by row position: each
+    authority row over the same indicator and period's other rows (in order of first appearance), then each
+    reporting year of an additive indicator over its area's twelve months (years in row order)."""
+    frame = (rows.select("indicator_id", "area_code", "area_type", "period_type", "period_start")
+             .with_row_index("_row").filter(pl.col("indicator_id").is_in(list(people))))
+    authority = pl.col("area_type") == "authority"
+    by_area = (frame.group_by("indicator_id", "period_type", "period_start", maintain_order=True)
+               .agg(total=pl.col("_row").filter(authority).last(), parts=pl.col("_row").filter(~authority))
+               .filter(pl.col("total").is_not_null() & (pl.col("parts").list.len() > 0)))
+    additive = frame.filter(pl.col("indicator_id").is_in(list(additive_in_time)))
+    month_index = pl.col("period_start").dt.year() * 12 + pl.col("period_start").dt.month() - 1
+    months = additive.filter(pl.col("period_type") == "month").select(
+        "indicator_id", "area_code", month_index.alias("_month"), pl.col("_row").alias("_part"))
+    years = additive.filter(pl.col("period_type") == "reporting_year").select(
+        "_row", "indicator_id", "area_code", month_index.alias("_first"))
+    # Each month joins the one year of its series that starts in the same month of the year at most 11 months
+    # before it: an equality join per month of the year that years start in (April, in practice).
+    pieces = [
+        years.filter(pl.col("_first") % 12 == start).join(
+            months.with_columns(_first=pl.col("_month") - (pl.col("_month") - start) % 12),
+            on=["indicator_id", "area_code", "_first"])
+        for start in (years.get_column("_first") % 12).unique().sort().to_list()
+    ]
+    by_year = (pl.concat(pieces).group_by("_row").agg(pl.col("_part").sort())
+               .filter(pl.col("_part").list.len() == 12).sort("_row").iter_rows() if pieces else [])
+    return [*by_area.select("total", "parts").iter_rows(), *by_year]
 
 
 def small_published_counts(values: pl.DataFrame, catalogue: Catalogue,
