@@ -54,10 +54,11 @@ def published_snapshot(context: AssetExecutionContext, oba: OBASettings,
             select source, rule, "column", count(distinct row) as rows_rejected
             from rejected_rows group by all order by all
         """)
-        # Read one table at a time as the snapshot is written, so only the largest is ever held in memory.
-        tables = {published: partial(read_table, con, table) for table, published in PUBLISHED_TABLES.items()}
-        extract_date = con.execute("select extract_date from extract_info").fetchone()
         small = {name: read_table(con, name) for name in ("indicators", "areas", "source_loads")}
+        # The other tables are read one at a time as the snapshot is written, so only the largest is ever held.
+        tables = {published: small[table] if table in small else partial(read_table, con, table)
+                  for table, published in PUBLISHED_TABLES.items()}
+        extract_date = con.execute("select extract_date from extract_info").fetchone()
         public = _public_tables(small, partial(read_table, con, "indicator_values_public"))
         authority = small["areas"].filter(area_type="authority").row(0, named=True)
         snapshot = publish_tables(oba.layout, tables, {

@@ -119,14 +119,12 @@ def build_source_assets(source: str) -> tuple[dg.AssetsDefinition, dg.AssetsDefi
                         parquet.unlink()
                 swap_in(con, {f"raw_{source}": scratch})
             except FileRuleError as error:
-                con.execute(f'drop table if exists "{scratch}"')
                 context.log.error(str(error))
                 # A broken file stays broken: no retry, the data team must act.
                 raise dg.Failure(description=str(error), allow_retries=False,
                                  metadata={"source": source, "rule": error.rule, "file": str(error.file)}) from error
-            except BaseException:
-                con.execute(f'drop table if exists "{scratch}"')
-                raise
+            finally:
+                con.execute(f'drop table if exists "{scratch}"')  # already gone once swapped in
         for path in files:
             shutil.copy2(path, landing / path.name)
             with path.open("rb") as handle:

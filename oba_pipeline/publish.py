@@ -37,11 +37,11 @@ CURRENT = "CURRENT"
 KEEP_SNAPSHOTS = 5
 LOCK_FILE = "writer.lock"
 OWNER_FILE = "writer.owner.json"
-# How long a writer waits for another to finish before giving up with a clear message.
 # A published table: a frame, or a function that makes it when it is written (see publish_tables).
 Table = pl.DataFrame | Callable[[], pl.DataFrame]
 # DuckDB's memory for writing a snapshot; sorting larger tables spills to disk.
 WRITE_MEMORY = "1GB"
+# How long a writer waits for another to finish before giving up with a clear message.
 LOCK_TIMEOUT_SECONDS = float(os.environ.get("OBA_LOCK_TIMEOUT", "600"))
 
 
@@ -201,7 +201,7 @@ def _write_database(path: Path, tables: Mapping[str, Table]) -> dict[str, int]:
             # Table names come from code constants, never from user input.
             con.execute(f'create table "{name}" as select * from frame_to_publish order by all')
             con.unregister("frame_to_publish")
-            del frame
+            del frame  # before the next table is made, not after
         con.execute("checkpoint")
     finally:
         con.close()
