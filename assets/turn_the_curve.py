@@ -11,7 +11,7 @@ from assets.tables import read_table, replace_table
 from oba_pipeline.appdb import create_schema, make_engine
 from oba_pipeline.catalogue import load_catalogue
 from oba_pipeline.resources import OBASettings
-from oba_pipeline.turn_the_curve.build import build_tables, workers_setting
+from oba_pipeline.turn_the_curve.build import SERIES_COLUMNS, build_tables, workers_setting
 from oba_pipeline.turn_the_curve.records import load_records
 from oba_pipeline.turn_the_curve.story import build_story
 
@@ -44,11 +44,15 @@ def turn_the_curve_tables(context: AssetExecutionContext, oba: OBASettings,
         records = load_records(engine)
     finally:
         engine.dispose()
+    # The warehouse is closed while the baselines are fitted (most of the step's time), so DuckDB's cache
+    # of pages is not held beside the series and the worker processes.
     with duckdb.get_connection() as con:
-        values = read_table(con, "indicator_values")
-        tables = build_tables(values, load_catalogue(), records, workers=workers)
-        frames = {"baselines": tables.baselines, "turn_the_curve": tables.turn_the_curve,
-                  "scorecard": tables.scorecard, "ttc_scenarios": tables.scenarios}
+        values = con.execute(f"select {', '.join(SERIES_COLUMNS)} from indicator_values").pl()
+    tables = build_tables(values, load_catalogue(), records, workers=workers)
+    del values
+    frames = {"baselines": tables.baselines, "turn_the_curve": tables.turn_the_curve,
+              "scorecard": tables.scorecard, "ttc_scenarios": tables.scenarios}
+    with duckdb.get_connection() as con:
         for name, frame in frames.items():
             replace_table(con, name, frame)
     verdicts = tables.turn_the_curve

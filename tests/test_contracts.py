@@ -485,7 +485,7 @@ def test_small_chunks_give_the_same_outcome_and_check(
 ) -> None:
     # Duplicate rows, repeated keys and every other rule straddle chunk boundaries of two rows; with two
     # workers the chunks are judged out of order and must still be handed on in table order.
-    monkeypatch.setattr(validate, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(validate, "CHUNK_CELLS", 2 * len(referrals.column_names))  # two rows a chunk
     chunked = validate_extract(
         referral_frame(REFERRAL_ROWS), referrals, extract_date=EXTRACT_DATE, references=LOCALITIES, workers=workers
     )
@@ -496,7 +496,7 @@ def test_small_chunks_give_the_same_outcome_and_check(
     whole = check_accepted(tampered, referrals, extract_date=EXTRACT_DATE, references=LOCALITIES, workers=workers)
     assert not whole.passed
     assert any("unique referral_id" in failure for failure in whole.failures)
-    monkeypatch.setattr(validate, "CHUNK_ROWS", 1_000_000)
+    monkeypatch.setattr(validate, "CHUNK_CELLS", 10**9)
     assert check_accepted(tampered, referrals, extract_date=EXTRACT_DATE, references=LOCALITIES) == whole
 
 

@@ -47,11 +47,12 @@ SOURCE_FILE = "_source_file"
 SOURCE_ROW = "_source_row"
 KEY = [SOURCE_FILE, SOURCE_ROW]
 SAMPLE_SIZE = 20
-# Rows validated at once: a chunk's text, its typed copy and their pandas copies stay within a few hundred
-# MB whatever the extract's size, and GX's fixed cost per run is small beside a chunk's work. Staging 4
-# million family readings peaked at 2.4 GB with chunks of 500,000 rows and 1.6 GB with 250,000, in about the
-# same time (about 55 s on 2 cores).
-CHUNK_ROWS = 250_000
+# Cells (rows times columns) validated at once: a chunk's text, its typed copy and their pandas copies grow
+# with both, so a wide extract gets fewer rows per chunk (see `chunk_rows`) and every chunk stays within a few
+# hundred MB whatever the extract's size; GX's fixed cost per run is small beside a chunk's work. Staging 4
+# million family readings (12 columns) peaked at 2.4 GB with chunks of 500,000 rows and 1.6 GB with 250,000,
+# in about the same time; 6.7 million referrals (21 columns) at 3.5 GB with 250,000 and 2.4 GB with 140,000.
+CHUNK_CELLS = 3_000_000
 # Where each kind of rule sorts, in the report and among one row's messages.
 DUPLICATE_RANK, FORMAT_RANK, SKIPPED_RANK, CAST_RANK, VALUES_RANK = 0, 1, 100_000, 200_000, 300_000
 ADVICE = (
@@ -225,7 +226,7 @@ def validate_table(
     retract: Sink,
     workers: int | None = 1,
 ) -> list[dict[str, Any]]:
-    """Validate the all-text extract in warehouse table `table` (a code constant) CHUNK_ROWS rows at a time.
+    """Validate the all-text extract in warehouse table `table` (a code constant) a chunk of rows at a time.
 
     Typed accepted rows go to `accept` and rejected-row records (with `_order`, the rule's place) to
     `reject`, chunk by chunk (`accept` is called at least once, so an empty extract still gives the typed
@@ -249,7 +250,7 @@ def validate_table(
     def jobs() -> Iterator[_ChunkJob]:
         reader = con.cursor().execute(
             f"select {_quoted_names([*contract.column_names, *KEY])}, rowid as _ord from \"{table}\""
-        ).to_arrow_reader(CHUNK_ROWS)
+        ).to_arrow_reader(chunk_rows(contract))
         for batch in reader:
             chunk = _arrow_frame(batch)
             bounds = {"first": chunk["_ord"].min(), "last": chunk["_ord"].max()}
@@ -259,7 +260,7 @@ def validate_table(
             ).pl()
             yield _ChunkJob(rules, chunk, marks)
 
-    for outcome in ordered_map(_stage_chunk, jobs(), _processes(con, table, workers)):
+    for outcome in ordered_map(_stage_chunk, jobs(), _processes(con, table, contract, workers)):
         chunks += 1
         outcome.replay(tally, reject)
         unique.store(con, outcome.key_hashes)
@@ -323,7 +324,7 @@ def check_table(
     names: Mapping[str, str] | None = None,
     workers: int | None = 1,
 ) -> CheckOutcome:
-    """Re-run the compiled suite over accepted table `table` (a code constant), CHUNK_ROWS rows at a time;
+    """Re-run the compiled suite over accepted table `table` (a code constant), a chunk of rows at a time;
     hold the rejected share to the contract. `names` maps contract columns stored under another name.
 
     Passes only if every expectation holds and `rejected_share` is within the contract's
@@ -351,11 +352,12 @@ def check_table(
     rows = 0
 
     def jobs() -> Iterator[_ChunkJob]:
-        reader = con.cursor().execute(f'select {select}, rowid as _ord from "{table}"').to_arrow_reader(CHUNK_ROWS)
+        reader = con.cursor().execute(f'select {select}, rowid as _ord from "{table}"').to_arrow_reader(
+            chunk_rows(contract))
         for batch in reader:
             yield _ChunkJob(rules, _arrow_frame(batch))
 
-    for outcome in ordered_map(_check_chunk, jobs(), _processes(con, table, workers)):
+    for outcome in ordered_map(_check_chunk, jobs(), _processes(con, table, contract, workers)):
         rows += outcome.rows
         unique.store(con, outcome.key_hashes)
         outcome.replay(tally, None)
@@ -462,10 +464,15 @@ class _ChunkOutcome:
             tally.add(rank, entry)
 
 
-def _processes(con: duckdb.DuckDBPyConnection, table: str, workers: int | None) -> int:
+def chunk_rows(contract: Contract) -> int:
+    """Rows per chunk for a contract's tables: CHUNK_CELLS over its columns."""
+    return max(1, CHUNK_CELLS // len(contract.column_names))
+
+
+def _processes(con: duckdb.DuckDBPyConnection, table: str, contract: Contract, workers: int | None) -> int:
     """Worker processes for a table: none (judged here) when it is one chunk, as starting them costs more."""
     rows = con.execute(f'select count(*) from "{table}"').fetchone()[0]  # type: ignore[index]
-    return min(workers or os.cpu_count() or 1, -(-rows // CHUNK_ROWS))
+    return min(workers or os.cpu_count() or 1, -(-rows // chunk_rows(contract)))
 
 
 def _stage_chunk(job: _ChunkJob) -> _ChunkOutcome:

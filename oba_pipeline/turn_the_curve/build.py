@@ -101,6 +101,11 @@ def provisional_cutoff(last: date, period_type: str) -> date:
     return add_months(last, -step_months(period_type) * PROVISIONAL_WINDOW[period_type])
 
 
+# The columns of `indicator_values` that build_tables reads.
+SERIES_COLUMNS = (*SERIES_KEYS, "area_name", "area_type", "period_start", "value", "numerator", "denominator",
+                  "status")
+
+
 def build_tables(values: pl.DataFrame, catalogue: Catalogue, records: Records, *,
                  workers: int | None = None) -> TurnTheCurveTables:
     """Every baseline, verdict and scorecard row for the published indicator values.
