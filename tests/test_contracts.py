@@ -500,6 +500,14 @@ def test_small_chunks_give_the_same_outcome_and_check(
     assert check_accepted(tampered, referrals, extract_date=EXTRACT_DATE, references=LOCALITIES) == whole
 
 
+def test_a_wide_extract_is_validated_in_fewer_rows_at_a_time() -> None:
+    # A chunk's memory grows with its cells, so the 21-column referrals take fewer rows than the family readings.
+    contracts = load_contracts()
+    for contract in contracts.values():
+        assert 0 < validate.chunk_rows(contract) * len(contract.column_names) <= validate.CHUNK_CELLS
+    assert validate.chunk_rows(contracts["referrals"]) < validate.chunk_rows(contracts["family_outcomes"])
+
+
 def test_a_whitespace_only_difference_is_still_a_duplicate_row(referrals: Contract) -> None:
     # Trimming removes any Unicode space (a no-break space too), in DuckDB as in polars.
     frame = referral_frame([("R1", {}), ("R1", {"sex": "M\u00a0"}), ("R2", {"sex": " M\t"})])
