@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     import pandas as pd
     from great_expectations import ExpectationSuite
     from great_expectations.core.batch_definition import BatchDefinition
-    from great_expectations.data_context import AbstractDataContext
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +39,8 @@ class SuiteResult:
 
 
 @lru_cache(maxsize=1)
-def _runtime() -> tuple[AbstractDataContext, BatchDefinition]:
+def _batch_definition() -> BatchDefinition:
+    """The whole-dataframe batch definition of this process's ephemeral context (which its data source keeps)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -50,7 +50,7 @@ def _runtime() -> tuple[AbstractDataContext, BatchDefinition]:
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     source = context.data_sources.add_pandas(name="oba_extracts")
     asset = source.add_dataframe_asset(name="extract")
-    return context, asset.add_batch_definition_whole_dataframe("whole_extract")
+    return asset.add_batch_definition_whole_dataframe("whole_extract")
 
 
 def run_suite(suite: ExpectationSuite, frame: pd.DataFrame) -> list[SuiteResult]:
@@ -62,10 +62,9 @@ def run_suite(suite: ExpectationSuite, frame: pd.DataFrame) -> list[SuiteResult]
     frame = frame.reset_index(drop=True)
     result_format = {"result_format": "COMPLETE", "return_unexpected_index_query": False}
     with _LOCK:
-        _, batch_definition = _runtime()
         # Validated on the batch itself: no suite or result is stored in the context, which a chunked
         # validation would otherwise pay for on every chunk (and then have to clear away).
-        batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
         outcome = batch.validate(suite, result_format=result_format)
 
     locations = pl.from_pandas(frame[INDEX_COLUMNS]).with_columns(
