@@ -7,6 +7,7 @@ import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 from dagster_duckdb import DuckDBResource
+from duckdb import DuckDBPyConnection
 
 from assets.marts import MARTS
 from assets.tables import read_table, replace_tables
@@ -21,6 +22,14 @@ from oba_pipeline.orchestration.partitions import (
     keep_unchanged,
     plan_refresh,
 )
+
+# The order of the indicator tables' rows.
+VALUE_ORDER = ("indicator_id", "area_type", "area_code", "period_type", "period_start")
+
+
+def _count(con: DuckDBPyConnection, table: str) -> int:
+    counted = con.execute(f'select count(*) from "{table}"').fetchone()
+    return int(counted[0]) if counted else 0
 
 
 class IndicatorRefreshConfig(dg.Config):
@@ -53,41 +62,49 @@ def indicator_values(context: AssetExecutionContext, config: IndicatorRefreshCon
         plan = plan_refresh(con, catalogue, coverage, full=config.full,
                             force_from=_month(config.backfill_from), force_to=_month(config.backfill_to))
         computed = compute_indicator_values(con, catalogue, coverage, only=plan.periods)
+        columns = computed.columns
         areas = read_table(con, "areas").select("area_code", "area_name", "area_type")
-        labelled = computed.drop("area_name", "area_type").join(areas, on="area_code", how="left")
-        merged = labelled.select(computed.columns)
-        previous = None if plan.full else read_table(con, COMPUTED_VALUES)
-        if previous is not None:
-            merged = keep_unchanged(previous, merged, plan, catalogue, coverage, read_table(con, "periods"))
-        merged = merged.sort("indicator_id", "area_type", "area_code", "period_type", "period_start")
+        merged = computed.drop("area_name", "area_type").join(areas, on="area_code", how="left").select(columns)
+        del computed  # a national table is millions of rows: no more copies of it are held than needed
+        if not plan.full:
+            merged = keep_unchanged(read_table(con, COMPUTED_VALUES), merged, plan, catalogue, coverage,
+                                    read_table(con, "periods"))
+        merged = merged.sort(*VALUE_ORDER)
         # Disclosure control runs over the whole table on every refresh, however few periods were
         # recomputed: secondary suppression looks across localities and months, so it cannot be applied
-        # to the recomputed periods alone. The public subset uses the same function, stricter profile.
+        # to the recomputed periods alone. The public subset uses the same function, stricter profile;
+        # each is made as it is written, so the two are never held together.
         profiles = load_profiles()
-        values = apply_disclosure_control(merged, catalogue, profile=profiles["standard"])
-        public_values = apply_disclosure_control(merged, catalogue, profile=profiles["public"])
         replace_tables(con, {
-            COMPUTED_VALUES: merged, "indicator_values": values, "indicator_values_public": public_values,
+            COMPUTED_VALUES: merged,
+            "indicator_values": lambda: apply_disclosure_control(merged, catalogue, profile=profiles["standard"]),
+            "indicator_values_public": lambda: apply_disclosure_control(merged, catalogue,
+                                                                        profile=profiles["public"]),
             "indicators": catalogue.to_frame(), PARTITION_STATE: plan.partitions,
             PARTITION_CONTEXT: pl.DataFrame({"context_hash": [plan.context_hash]}),
             RECOMPUTED_PERIODS: plan.recomputed(),
         })
-    missing = sorted({i.id for i in catalogue.indicators} - set(values.get_column("indicator_id").unique()))
+        by_status = dict(con.execute("select status, count(*) from indicator_values group by status "
+                                     "order by status").fetchall())
+        present = {row[0] for row in con.execute("select distinct indicator_id from indicator_values").fetchall()}
+        public_rows = _count(con, "indicator_values_public")
+        preview = con.execute(
+            "select * from indicator_values where period_type = 'reporting_year' order by "
+            + ", ".join(f"{column} desc" for column in VALUE_ORDER) + " limit 10").pl().reverse()
+    missing = sorted({i.id for i in catalogue.indicators} - present)
     if missing:
         context.log.warning(f"no values for: {', '.join(missing)} (their source covers no complete month)")
     recomputed = plan.recomputed()
     months = recomputed.filter(pl.col("period_type") == "month").get_column("period_start").unique().sort()
     context.log.info(f"{plan.reason}: recomputed {recomputed.height} indicator periods over {months.len()} months"
                      + (f" ({months.min()!s} to {months.max()!s})" if months.len() else ""))
-    by_status = dict(values.group_by("status").len().sort("status").rows())
     return dg.MaterializeResult(metadata={
-        "rows": values.height, "indicators": values.get_column("indicator_id").n_unique(),
-        "public_rows": public_values.height,
+        "rows": sum(by_status.values()), "indicators": len(present),
+        "public_rows": public_rows,
         "by_status": dg.MetadataValue.json(by_status), "missing_indicators": dg.MetadataValue.json(missing),
         "refresh": plan.reason, "recomputed_periods": recomputed.height,
         "recomputed_months": dg.MetadataValue.json([str(m) for m in months]),
         "changed_months": dg.MetadataValue.json({mart: [str(m) for m in months]
                                                  for mart, months in plan.changed_months.items()}),
-        "preview": dg.MetadataValue.md(values.filter(pl.col("period_type") == "reporting_year")
-                                       .tail(10).to_pandas().to_markdown(index=False)),
+        "preview": dg.MetadataValue.md(preview.to_pandas().to_markdown(index=False)),
     })

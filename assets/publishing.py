@@ -1,8 +1,6 @@
 """The published snapshot: what the dashboard and exports serve, switched into place atomically."""
 
 
-from functools import partial
-
 import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
@@ -54,17 +52,15 @@ def published_snapshot(context: AssetExecutionContext, oba: OBASettings,
             select source, rule, "column", count(distinct row) as rows_rejected
             from rejected_rows group by all order by all
         """)
-        small = {name: read_table(con, name) for name in ("indicators", "areas", "source_loads")}
-        # The other tables are read one at a time as the snapshot is written, so only the largest is ever held.
-        tables = {published: small[table] if table in small else partial(read_table, con, table)
-                  for table, published in PUBLISHED_TABLES.items()}
+        small = {name: read_table(con, name) for name in ("indicators", "areas")}
+        # Every table is copied by DuckDB from the warehouse into the snapshot: a national table of millions of
+        # rows is never held in Python, and DuckDB's memory limit bounds the copy.
         extract_date = con.execute("select extract_date from extract_info").fetchone()
-        public = _public_tables(small, partial(read_table, con, "indicator_values_public"))
         authority = small["areas"].filter(area_type="authority").row(0, named=True)
-        snapshot = publish_tables(oba.layout, tables, {
+        snapshot = publish_tables(oba.layout, {published: table for table, published in PUBLISHED_TABLES.items()}, {
             "run_id": context.run_id, "extract_date": str(extract_date[0]) if extract_date else None,
             "authority": {"code": authority["area_code"], "name": authority["area_name"]},
-        }, public=public)
+        }, public=_public_tables(small), source=con)
         # Published: the raw landing area has done its job and is cleared as its retention says.
         retention = apply_retention(oba.layout, context.run_id, con)
     written = read_manifest(snapshot)
@@ -77,14 +73,14 @@ def published_snapshot(context: AssetExecutionContext, oba: OBASettings,
     })
 
 
-def _public_tables(small: dict[str, pl.DataFrame], public_values: Table) -> dict[str, Table]:
+def _public_tables(small: dict[str, pl.DataFrame]) -> dict[str, Table]:
     """The public subset: its indicators only, under the public disclosure profile; no validation detail.
-    `small` holds the warehouse's indicators, areas and source_loads tables."""
+    `small` holds the warehouse's indicators and areas tables; the others are named, copied from the warehouse."""
     profile = load_profiles()["public"]
     chosen = public_indicator_ids(profile, load_catalogue())
     return {
         "indicators": small["indicators"].filter(pl.col("indicator_id").is_in(chosen)),
-        "indicator_values": public_values,
+        "indicator_values": "indicator_values_public",
         "areas": small["areas"].filter(pl.col("area_type").is_in(list(profile.area_types))),
-        "sources": small["source_loads"],
+        "sources": "source_loads",
     }

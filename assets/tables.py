@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import duckdb
@@ -45,13 +45,16 @@ def swap_in(con: duckdb.DuckDBPyConnection, tables: Mapping[str, str],
         raise
 
 
-def replace_tables(con: duckdb.DuckDBPyConnection, frames: Mapping[str, pl.DataFrame]) -> None:
+def replace_tables(con: duckdb.DuckDBPyConnection,
+                   frames: Mapping[str, pl.DataFrame | Callable[[], pl.DataFrame]]) -> None:
     """Create or replace every table of `frames` (table name -> frame; code constants) at once: each is written
-    to a scratch table first, and `swap_in` puts them all in place together."""
+    to a scratch table first, and `swap_in` puts them all in place together. A function in place of a frame
+    is called when its table is written, and its frame let go once written: of several large tables made one
+    from another, only the one being written is held beside what they are made from."""
     scratch = {name: f"_new_{name}" for name in frames}
     try:
         for name, frame in frames.items():
-            replace_table(con, scratch[name], frame)
+            replace_table(con, scratch[name], frame() if callable(frame) else frame)
         swap_in(con, scratch)
     finally:
         for table in scratch.values():

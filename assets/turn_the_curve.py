@@ -7,13 +7,13 @@ import polars as pl
 from dagster import AssetExecutionContext
 from dagster_duckdb import DuckDBResource
 
-from assets.tables import read_table, replace_table
+from assets.tables import replace_table
 from oba_pipeline.appdb import create_schema, make_engine
 from oba_pipeline.catalogue import load_catalogue
 from oba_pipeline.resources import OBASettings
 from oba_pipeline.turn_the_curve.build import SERIES_COLUMNS, build_tables, workers_setting
 from oba_pipeline.turn_the_curve.records import load_records
-from oba_pipeline.turn_the_curve.story import build_story
+from oba_pipeline.turn_the_curve.story import STORY_VALUE_COLUMNS, build_story
 
 TTC_TABLES = ("baselines", "turn_the_curve", "scorecard", "ttc_scenarios")
 
@@ -72,8 +72,11 @@ def story_behind_the_curve(context: AssetExecutionContext, duckdb: DuckDBResourc
     """Which localities, age bands, referral sources, needs and family groups moved each measure over the
     latest year, as contributions that add up to the change."""
     with duckdb.get_connection() as con:
-        values = read_table(con, "indicator_values")
+        # Only the monthly rows and the columns the story reads: a national indicator table is millions of rows.
+        values = con.execute(f"select {', '.join(STORY_VALUE_COLUMNS)} from indicator_values "
+                             "where period_type = 'month'").pl()
         story = build_story(con, load_catalogue(), values)
+        del values
         replace_table(con, "story_behind_the_curve", story)
     return dg.MaterializeResult(metadata={
         "rows": story.height,

@@ -37,10 +37,13 @@ CURRENT = "CURRENT"
 KEEP_SNAPSHOTS = 5
 LOCK_FILE = "writer.lock"
 OWNER_FILE = "writer.owner.json"
-# A published table: a frame, or a function that makes it when it is written (see publish_tables).
-Table = pl.DataFrame | Callable[[], pl.DataFrame]
-# DuckDB's memory for writing a snapshot; sorting larger tables spills to disk.
+# A published table: a frame, a function that makes it when it is written, or the name of a table of the
+# `source` connection given to publish_tables, copied by DuckDB without passing through Python.
+Table = pl.DataFrame | Callable[[], pl.DataFrame] | str
+# DuckDB's memory for writing a snapshot without a source connection; sorting larger tables spills to disk.
 WRITE_MEMORY = "1GB"
+# The schema under which a snapshot database is attached to the source connection while it is written.
+SNAPSHOT_ALIAS = "snapshot_being_written"
 # How long a writer waits for another to finish before giving up with a clear message.
 LOCK_TIMEOUT_SECONDS = float(os.environ.get("OBA_LOCK_TIMEOUT", "600"))
 
@@ -148,11 +151,14 @@ def read_manifest(snapshot: Path) -> dict[str, Any]:
 
 
 def publish_tables(home: Home, tables: Mapping[str, Table], manifest: Mapping[str, Any],
-                   public: Mapping[str, Table] | None = None) -> Path:
+                   public: Mapping[str, Table] | None = None, *,
+                   source: duckdb.DuckDBPyConnection | None = None) -> Path:
     """Write `tables` as a new snapshot beside the live one, then make it live atomically.
 
-    Each table is a frame, or a function returning one that is called when that table is written: then only
-    one table is held in memory at a time, however many there are.
+    Each table is a frame, or a function returning one that is called when that table is written (then only
+    one table is held in memory at a time, however many there are), or the name of a table of `source`, the
+    warehouse's connection, which DuckDB copies within its own memory limit: a national table of several
+    million rows is then never held in Python at all, and keeps its exact column types.
 
     `public`, when given, is the public subset (same table names), written to its own database file so
     that a public reader's connection cannot reach the fuller figures at all. Rows are written in a fixed
@@ -162,16 +168,16 @@ def publish_tables(home: Home, tables: Mapping[str, Table], manifest: Mapping[st
     home.ensure()
     with writer_lock(home, purpose="publish"):
         recover(home)
-        return _publish(home, tables, manifest, public)
+        return _publish(home, tables, manifest, public, source)
 
 
 def _publish(home: Home, tables: Mapping[str, Table], manifest: Mapping[str, Any],
-             public: Mapping[str, Table] | None) -> Path:
+             public: Mapping[str, Table] | None, source: duckdb.DuckDBPyConnection | None) -> Path:
     snapshot_id = _new_snapshot_id(home)
     staging = home.published / f".{snapshot_id}.partial"
     staging.mkdir(parents=True)
-    heights = _write_database(staging / SNAPSHOT_DB, tables)
-    public_heights = None if public is None else _write_database(staging / PUBLIC_DB, public)
+    heights = _write_database(staging / SNAPSHOT_DB, tables, source)
+    public_heights = None if public is None else _write_database(staging / PUBLIC_DB, public, source)
     body = {"snapshot_id": snapshot_id, "published_at": datetime.now(UTC).isoformat(),
             "tables": heights, **({} if public_heights is None else {"public_tables": public_heights}), **manifest}
     (staging / MANIFEST).write_text(json.dumps(body, indent=2, default=str), encoding="utf-8")
@@ -188,23 +194,42 @@ def _publish(home: Home, tables: Mapping[str, Table], manifest: Mapping[str, Any
     return final
 
 
-def _write_database(path: Path, tables: Mapping[str, Table]) -> dict[str, int]:
-    """Write each table (sorted on every column) into a new database at `path`; the rows of each."""
+def _write_database(path: Path, tables: Mapping[str, Table],
+                    source: duckdb.DuckDBPyConnection | None) -> dict[str, int]:
+    """Write each table (sorted on every column) into a new database at `path`; the rows of each.
+
+    With `source`, the new database is attached to that connection and written through it; otherwise it is
+    written through a connection of its own, held to WRITE_MEMORY (a national sort spills to disk beside
+    the file rather than taking most of the machine's memory)."""
     heights = {}
-    # Sorting a national table spills to disk beside the file rather than taking most of the machine's memory.
-    con = duckdb.connect(str(path), config={"memory_limit": WRITE_MEMORY})
+    if source is None:
+        con, target = duckdb.connect(str(path), config={"memory_limit": WRITE_MEMORY}), ""
+    else:
+        con, target = source, f"{SNAPSHOT_ALIAS}."
+        # The path is the home's own snapshot folder, not user input; quotes are doubled all the same.
+        con.execute(f"attach '{str(path).replace(chr(39), chr(39) * 2)}' as {SNAPSHOT_ALIAS}")
     try:
         for name, table in tables.items():
-            frame = table() if callable(table) else table
-            heights[name] = frame.height
-            con.register("frame_to_publish", frame.to_arrow())
             # Table names come from code constants, never from user input.
-            con.execute(f'create table "{name}" as select * from frame_to_publish order by all')
-            con.unregister("frame_to_publish")
-            del frame  # before the next table is made, not after
-        con.execute("checkpoint")
+            if isinstance(table, str):
+                if source is None:
+                    raise ValueError(f"table {name!r} names the warehouse table {table!r}, but no source "
+                                     "connection was given to publish it from")
+                con.execute(f'create table {target}"{name}" as select * from "{table}" order by all')
+            else:
+                frame = table() if callable(table) else table
+                con.register("frame_to_publish", frame.to_arrow())
+                con.execute(f'create table {target}"{name}" as select * from frame_to_publish order by all')
+                con.unregister("frame_to_publish")
+                del frame  # before the next table is made, not after
+            counted = con.execute(f'select count(*) from {target}"{name}"').fetchone()
+            heights[name] = int(counted[0]) if counted else 0
+        con.execute(f"checkpoint {SNAPSHOT_ALIAS}" if source is not None else "checkpoint")
     finally:
-        con.close()
+        if source is None:
+            con.close()
+        else:
+            con.execute(f"detach {SNAPSHOT_ALIAS}")
     return heights
 
 

@@ -49,6 +49,32 @@ def test_tables_given_as_functions_are_made_one_at_a_time_as_they_are_written(tm
         assert con.execute("select list(value) from indicator_values").fetchone() == ([0.0, 1.0, 2.0],)
 
 
+def test_warehouse_tables_are_copied_by_duckdb_with_their_types_and_sorted(tmp_path: Path) -> None:
+    warehouse = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    warehouse.execute("create table values_public as select * from (values (2::hugeint, 'b'), (1::hugeint, 'a')) "
+                      "v(total, label)")
+    snapshot = publish_tables(Home(tmp_path / "home"), {"indicator_values": "values_public", "baselines": table(2)},
+                              {}, public={"indicator_values": "values_public"}, source=warehouse)
+    manifest = read_manifest(snapshot)
+    assert manifest["tables"] == {"indicator_values": 2, "baselines": 1}
+    assert manifest["public_tables"] == {"indicator_values": 2}
+    # the snapshot is detached from the warehouse's connection once written, and can be opened on its own
+    assert warehouse.execute("select count(*) from duckdb_databases() where not internal").fetchone() == (1,)
+    warehouse.close()
+    for database in ("oba.duckdb", "public.duckdb"):
+        with duckdb.connect(str(snapshot / database), read_only=True) as con:
+            assert con.execute("select * from indicator_values").fetchall() == [(1, "a"), (2, "b")]
+            assert con.execute("select data_type from information_schema.columns where column_name = 'total'"
+                               ).fetchone() == ("HUGEINT",)
+
+
+def test_a_warehouse_table_without_a_source_connection_is_refused_and_nothing_is_published(tmp_path: Path) -> None:
+    home = Home(tmp_path)
+    with pytest.raises(ValueError, match="no source connection"):
+        publish_tables(home, {"indicator_values": "indicator_values"}, {})
+    assert current_snapshot(home) is None
+
+
 def test_a_half_written_snapshot_is_never_current(tmp_path: Path) -> None:
     home = Home(tmp_path)
     live = publish_tables(home, {"indicator_values": table(1)}, {})

@@ -32,6 +32,9 @@ WINDOW_MONTHS = 12
 OTHER = "other groups (small numbers)"
 NOISE = 1e-9  # a total change this small against the contributions' own size is rounding, not change
 
+# The columns of indicator_values that build_story reads (of its monthly rows).
+STORY_VALUE_COLUMNS = ("indicator_id", "area_code", "period_type", "period_start", "denominator")
+
 STORY_SCHEMA = {
     "indicator_id": pl.Utf8, "area_code": pl.Utf8, "dimension": pl.Utf8, "group_value": pl.Utf8,
     "before_from": pl.Date, "after_to": pl.Date, "before_value": pl.Float64, "after_value": pl.Float64,
