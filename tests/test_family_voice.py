@@ -299,6 +299,20 @@ def test_gap_summary_by_hand() -> None:
     assert summary["rater_higher_pct"] == pytest.approx(100.0)
 
 
+def test_a_gap_summary_does_not_depend_on_the_order_the_pairs_arrive_in() -> None:
+    import random
+
+    import numpy as np
+
+    rng = random.Random(3)
+    gaps = [rng.uniform(-4, 4) for _ in range(40)]
+    orders = [random.Random(seed).sample(gaps, len(gaps)) for seed in range(20)]
+    # summed as they come, these orders give means that differ in the last digit ...
+    assert len({float(np.mean(order)) for order in orders}) > 1
+    # ... the published summary does not
+    assert len({tuple(summarise_gap(order).items()) for order in orders}) == 1
+
+
 def test_rater_gaps_are_suppressed_for_five_families_or_fewer() -> None:
     pairs = pl.DataFrame({
         "family_key": [f"f{i}" for i in range(8)], "instrument": ["signs_of_safety"] * 8,

@@ -34,7 +34,9 @@ def summarise_gap(gaps: list[float]) -> dict[str, float | None]:
     n = len(gaps)
     if n == 0:
         return {"mean_gap": None, "ci_low": None, "ci_high": None, "rater_higher_pct": None}
-    stats = DescrStatsW(gaps)
+    # Summed in sorted order: the mart's rows arrive in whatever order DuckDB's threads wrote them, and a sum
+    # of doubles in another order can differ in the last digit, so the same readings would publish new figures.
+    stats = DescrStatsW(sorted(gaps))
     low, high = stats.tconfint_mean(alpha=0.05) if n > 1 and stats.std > 0 else (stats.mean, stats.mean)
     return {"mean_gap": float(stats.mean), "ci_low": float(low), "ci_high": float(high),
             "rater_higher_pct": 100.0 * sum(1 for g in gaps if g > 0) / n}

@@ -35,7 +35,8 @@ region as (
 neighbour_figures as (
     select
         n.area_code, v.measure_id, v.year,
-        avg(v.value) as neighbours_mean,
+        -- averaged in a fixed order, so the same figures give the same mean to the last digit on every run
+        avg(v.value order by v.value) as neighbours_mean,
         median(v.value) as neighbours_median,
         count(v.value) as neighbours_with_figures
     from neighbours as n
