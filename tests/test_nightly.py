@@ -41,6 +41,11 @@ def published_tables(home: Home) -> dict[str, pl.DataFrame]:
         con.close()
 
 
+def rows_but_load_times(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
+    columns = [row[0] for row in con.execute(f'describe "{table}"').fetchall()]
+    return con.execute(f'select {"* exclude (loaded_at)" if "loaded_at" in columns else "*"} from "{table}"').pl()
+
+
 def warehouse(home: Home, sql: str) -> pl.DataFrame:
     con = duckdb.connect(str(home.warehouse), read_only=True)
     try:
@@ -72,6 +77,7 @@ class Nights:
     incremental: Home  # refreshed on night1, full, night3 in turn
     fresh: Home  # refreshed on full twice, then night3 with --full
     after: dict[str, dict[str, pl.DataFrame]]  # published tables after each step, by label
+    snapshots: dict[str, Path]  # the snapshot each step published, by label
     recomputed: dict[str, pl.DataFrame]  # recomputed_periods after each incremental step
     changed_from: dict[str, pl.DataFrame]
 
@@ -107,6 +113,7 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> Nights:
 
     incremental, fresh = Home(root / "incremental"), Home(root / "fresh")
     after: dict[str, dict[str, pl.DataFrame]] = {}
+    snapshots: dict[str, Path] = {}
     recomputed: dict[str, pl.DataFrame] = {}
     changed: dict[str, pl.DataFrame] = {}
     steps = [("night1", incremental, night1, False), ("night2", incremental, full, False),
@@ -118,6 +125,7 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> Nights:
         outcome = run_refresh(home, inputs, full=full_refresh)
         assert outcome.success, (label, outcome.failures, outcome.failed_checks)
         after[label] = published_tables(home)
+        snapshots[label] = current_snapshot(home)  # type: ignore[assignment]
         recomputed[label] = warehouse(home, "select * from recomputed_periods")
         if partitions_before is not None:
             now = warehouse(home, "select * from partition_state")
@@ -126,7 +134,7 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> Nights:
                               .filter(pl.col("content_hash").ne_missing(pl.col("content_hash_before"))))
     return Nights(full=full, night1=night1, night3=night3, latest=date.fromisoformat(f"{month}-01"),
                   corrected=date.fromisoformat(f"{corrected_month}-01"), incremental=incremental, fresh=fresh,
-                  after=after, recomputed=recomputed, changed_from=changed)
+                  after=after, snapshots=snapshots, recomputed=recomputed, changed_from=changed)
 
 
 def indicator_marts() -> dict[str, str]:
@@ -170,6 +178,17 @@ def test_two_identical_refreshes_publish_identical_tables(nights: Nights) -> Non
     for table in PUBLISHED:
         assert nights.after["fresh2"][table].equals(nights.after["fresh2_again"][table]), table
     assert nights.after["fresh2"]["sources"].get_column("loaded_at").null_count() == 0
+    # every other published table too, to the last digit, but for when each source was loaded
+    first, again = (duckdb.connect(str(nights.snapshots[label] / SNAPSHOT_DB), read_only=True)
+                    for label in ("fresh2", "fresh2_again"))
+    try:
+        tables = [row[0] for row in first.execute("show tables").fetchall()]
+        assert len(tables) > len(PUBLISHED)
+        for table in tables:
+            assert rows_but_load_times(first, table).equals(rows_but_load_times(again, table)), table
+    finally:
+        first.close()
+        again.close()
 
 
 def test_a_late_correction_to_an_old_month_is_picked_up(nights: Nights) -> None:
