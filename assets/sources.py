@@ -11,12 +11,12 @@ For every source there is:
 """
 
 
-import dataclasses
 import hashlib
 import logging
 import shutil
 import tempfile
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 
 import dagster as dg
@@ -30,8 +30,9 @@ from oba_pipeline.contracts.contract import Contract, load_contract
 from oba_pipeline.contracts.report import write_report
 from oba_pipeline.contracts.validate import ValidationSummary, check_table, validate_table
 from oba_pipeline.errors import FileRuleError
-from oba_pipeline.ingest.pseudonymise import load_key, pseudonymise_column
+from oba_pipeline.ingest.pseudonymise import load_key
 from oba_pipeline.ingest.readers import find_extract_files, land_extract
+from oba_pipeline.ingest.staging import key_column, staged_contract, to_staged
 from oba_pipeline.resources import OBASettings
 from oba_pipeline.workers import workers_setting_of
 
@@ -54,39 +55,6 @@ DESCRIPTIONS = {
     "spend": "Children's services spend by Section 251 line and month: prevention against late intervention.",
     "family_outcomes": "What families and children say about their lives, from the outcome tools they fill in.",
 }
-
-
-def key_column(identifier: str) -> str:
-    """`child_id` becomes `child_key`: the pseudonym takes the identifier's place."""
-    return identifier.removesuffix("_id") + "_key"
-
-
-def staged_contract(contract: Contract) -> Contract:
-    """The contract as it applies after ingestion: personal columns dropped, identifiers pseudonymised."""
-    personal = set(contract.personal_columns)
-    return dataclasses.replace(
-        contract,
-        columns=tuple(c for c in contract.columns if not c.personal),
-        row_rules=tuple(r for r in contract.row_rules if r.column not in personal and r.other not in personal),
-        unique=tuple(key for key in contract.unique if not personal.intersection(key)),
-    )
-
-
-def to_staged(contract: Contract, accepted: pl.DataFrame, key: bytes) -> pl.DataFrame:
-    """Pseudonymise identifiers and replace personal details with what the indicators need."""
-    frame = accepted
-    if contract.source == "referrals":
-        # Only the age at referral travels on; the date of birth stays in the landing area.
-        frame = frame.with_columns(
-            age_at_referral=(pl.col("referral_date").dt.year() - pl.col("date_of_birth").dt.year()
-                             - ((pl.col("referral_date").dt.month() * 100 + pl.col("referral_date").dt.day())
-                                < (pl.col("date_of_birth").dt.month() * 100 + pl.col("date_of_birth").dt.day()))
-                             .cast(pl.Int32)).cast(pl.Int64)
-        )
-    frame = frame.drop(list(contract.personal_columns))
-    for identifier in contract.identifier_columns:
-        frame = pseudonymise_column(frame, identifier, key_column(identifier), identifier.removesuffix("_id"), key)
-    return frame
 
 
 def build_source_assets(source: str) -> tuple[dg.AssetsDefinition, dg.AssetsDefinition, dg.AssetChecksDefinition]:
@@ -210,7 +178,7 @@ def _stage(con: duckdb.DuckDBPyConnection, contract: Contract, key: bytes,
                 '"column" varchar, value varchar, rule varchar, message varchar, _order bigint)')
 
     def accept(rows: pl.DataFrame) -> None:
-        append_rows(con, scratch, to_staged(contract, rows, key), create=True)
+        append_rows(con, scratch, rows, create=True)
 
     def reject(rows: pl.DataFrame) -> None:
         if rows.height:
@@ -225,7 +193,9 @@ def _stage(con: duckdb.DuckDBPyConnection, contract: Contract, key: bytes,
     try:
         expectations = validate_table(con, f"raw_{source}", contract, extract_date=date.today(),
                                       references=references, accept=accept, reject=reject, retract=retract,
-                                      workers=workers)
+                                      workers=workers,
+                                      # pseudonymised where each chunk is judged: with workers, in parallel too
+                                      transform=partial(to_staged, contract, key=key))
         rows_read = con.execute(f'select count(*) from "raw_{source}"').fetchone()[0]  # type: ignore[index]
         rows_accepted = con.execute(f'select count(*) from "{scratch}"').fetchone()[0]  # type: ignore[index]
         rejected_rows, problems = con.execute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from oba_pipeline.contracts.validate import (
     validate_extract,
 )
 from oba_pipeline.errors import FileRuleError
+from oba_pipeline.ingest.staging import to_staged
 from oba_pipeline.workers import WorkersSettingError, workers_setting_of
 
 EXTRACT_DATE = date(2025, 3, 31)
@@ -498,6 +500,21 @@ def test_small_chunks_give_the_same_outcome_and_check(
     assert any("unique referral_id" in failure for failure in whole.failures)
     monkeypatch.setattr(validate, "CHUNK_CELLS", 10**9)
     assert check_accepted(tampered, referrals, extract_date=EXTRACT_DATE, references=LOCALITIES) == whole
+
+
+def test_chunks_are_pseudonymised_where_they_are_judged_with_the_same_result(
+    outcome: ValidationOutcome, referrals: Contract, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Staging hands each chunk's accepted rows to to_staged in the worker that judged it; the rows come back
+    # in table order, pseudonymised and without personal columns, as if staged afterwards in one piece.
+    key = b"k" * 32
+    monkeypatch.setattr(validate, "CHUNK_CELLS", 2 * len(referrals.column_names))
+    staged = validate_extract(referral_frame(REFERRAL_ROWS), referrals, extract_date=EXTRACT_DATE,
+                              references=LOCALITIES, workers=2, transform=partial(to_staged, referrals, key=key))
+    assert staged.accepted.equals(to_staged(referrals, outcome.accepted, key))
+    assert staged.rejected.equals(outcome.rejected)
+    assert {"referral_id", "child_id", "date_of_birth"}.isdisjoint(staged.accepted.columns)
+    assert {"referral_key", "child_key", "age_at_referral"} <= set(staged.accepted.columns)
 
 
 def test_a_wide_extract_is_validated_in_fewer_rows_at_a_time() -> None:

@@ -174,9 +174,10 @@ def validate_extract(
     extract_date: date,
     references: Mapping[str, set[str]] | None = None,
     workers: int | None = 1,
+    transform: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
 ) -> ValidationOutcome:
     """Split an all-text extract (as read by `read_extract`) into accepted typed rows and rejected rows
-    (`workers` as for `validate_table`)."""
+    (`workers` and `transform` as for `validate_table`)."""
     raw = _prepare(frame, contract)
     accepted: list[pl.DataFrame] = []
     rejections: list[pl.DataFrame] = [_no_rejections()]
@@ -188,6 +189,7 @@ def validate_extract(
         expectations = validate_table(
             con, "extract", contract, extract_date=extract_date, references=references,
             accept=accepted.append, reject=rejections.append, retract=retracted.append, workers=workers,
+            transform=transform,
         )
     kept = pl.concat(accepted).join(pl.concat(retracted), on=KEY, how="anti")
     rejected = (
@@ -226,6 +228,7 @@ def validate_table(
     reject: Sink,
     retract: Sink,
     workers: int | None = 1,
+    transform: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
 ) -> list[dict[str, Any]]:
     """Validate the all-text extract in warehouse table `table` (a code constant) a chunk of rows at a time.
 
@@ -233,6 +236,10 @@ def validate_table(
     `reject`, chunk by chunk (`accept` is called at least once, so an empty extract still gives the typed
     columns); rows already accepted that a rule over the whole table then breaks (a
     repeated unique key) go to `retract` at the end. Returns the expectations, counted over all chunks.
+
+    `transform`, when given, is applied to each chunk's accepted rows where the chunk is judged (in a worker
+    when there are workers), before `accept` sees them; it must keep `_source_file` and `_source_row`, and
+    be picklable (a module-level function, or a partial of one).
 
     With `workers` above one (None: one per CPU) and more than one chunk, chunks are judged in that many
     worker processes; the sinks still receive them in table order in this process, so the outcome is the
@@ -242,7 +249,8 @@ def validate_table(
     present = [d[0] for d in con.execute(f'select * from "{table}" limit 0').description]
     _prepare(pl.DataFrame(schema=dict.fromkeys(present, pl.Utf8)), contract)  # required columns
     # Unique keys span chunks, so GX (which sees one chunk) cannot judge them: see _UniqueKeys.
-    rules = _Rules(contract, extract_date, references, leave_out={"format": (), "values": ("unique ",)})
+    rules = _Rules(contract, extract_date, references, leave_out={"format": (), "values": ("unique ",)},
+                   transform=transform)
     unique = rules.unique
     tally = _Tally()
     _mark_repeated_rows(con, table, contract)
@@ -269,8 +277,9 @@ def validate_table(
         assert outcome.accepted is not None  # a validated chunk always has its accepted rows
         accept(outcome.accepted)
     if not chunks:
-        accept(_typed(_clean(_prepare(pl.DataFrame(schema=dict.fromkeys(present, pl.Utf8)), contract), contract),
-                      contract)[0])
+        empty = _typed(_clean(_prepare(pl.DataFrame(schema=dict.fromkeys(present, pl.Utf8)), contract), contract),
+                       contract)[0]
+        accept(transform(empty) if transform is not None else empty)
 
     def extract_rows(ords: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         con.register("_candidate_rows", ords.to_arrow())
@@ -420,6 +429,7 @@ class _Rules:
     references: dict[str, set[str]]
     leave_out: dict[Phase, tuple[str, ...]]  # rule codes each phase's suite leaves out
     as_text: tuple[str, ...] = ()  # check only: columns of another type that text rules see as text
+    transform: Callable[[pl.DataFrame], pl.DataFrame] | None = None  # validation only: see validate_table
     unique: _UniqueKeys = field(init=False)  # judged over all chunks, so left out of the chunks' suites
     _suites: dict[Phase, ExpectationSuite] = field(default_factory=dict, repr=False)
 
@@ -519,6 +529,8 @@ def _stage_chunk(job: _ChunkJob) -> _ChunkOutcome:
     value_results = run_suite(rules.suite("values"), _typed_pandas(typed, contract))
     failed_values = _collect(value_results, "values", VALUES_RANK, contract, raw, clean, outcome)
     outcome.accepted = typed.join(failed_values, on=KEY, how="anti")
+    if rules.transform is not None:
+        outcome.accepted = rules.transform(outcome.accepted)
     return outcome
 
 
