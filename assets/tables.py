@@ -8,11 +8,13 @@ from contextlib import contextmanager
 import duckdb
 import polars as pl
 
+from oba_pipeline.arrow import arrow_of
+
 
 @contextmanager
 def registered(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, name: str = "incoming_frame") -> Iterator[None]:
     """`frame` readable as view `name` in SQL on `con` for the duration of the block."""
-    con.register(name, frame.to_arrow())
+    con.register(name, arrow_of(frame))
     try:
         yield
     finally:

@@ -25,6 +25,7 @@ import duckdb
 import polars as pl
 from filelock import FileLock, Timeout
 
+from oba_pipeline.arrow import arrow_of
 from oba_pipeline.config import Home
 
 log = logging.getLogger(__name__)
@@ -218,7 +219,7 @@ def _write_database(path: Path, tables: Mapping[str, Table],
                 con.execute(f'create table {target}"{name}" as select * from "{table}" order by all')
             else:
                 frame = table() if callable(table) else table
-                con.register("frame_to_publish", frame.to_arrow())
+                con.register("frame_to_publish", arrow_of(frame))
                 con.execute(f'create table {target}"{name}" as select * from frame_to_publish order by all')
                 con.unregister("frame_to_publish")
                 del frame  # before the next table is made, not after

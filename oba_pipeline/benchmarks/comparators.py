@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from oba_pipeline.arrow import arrow_of
 from oba_pipeline.benchmarks import schemas
 
 SQL = (Path(__file__).resolve().parent / "sql" / "benchmarks.sql").read_text(encoding="utf-8")
@@ -55,7 +56,7 @@ def benchmarks(con: duckdb.DuckDBPyConnection, values: pl.DataFrame, measures: p
     inputs = {"bm_measure_values": values, "bm_measures": measures, "bm_authorities": known,
               "bm_model_neighbours": model_rows}
     for name, frame in inputs.items():
-        con.register(name, frame.to_arrow())
+        con.register(name, arrow_of(frame))
     try:
         result = con.execute(SQL, {"model": model, "model_name": model_name}).pl()
     finally:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import polars as pl
 
+from oba_pipeline.arrow import arrow_of
 from oba_pipeline.contracts.contract import Contract
 from oba_pipeline.contracts.runner import SuiteResult, run_suite
 from oba_pipeline.contracts.suite import Phase, build_suite, skipped_references
@@ -183,7 +184,7 @@ def validate_extract(
     rejections: list[pl.DataFrame] = [_no_rejections()]
     retracted: list[pl.DataFrame] = [raw.select(KEY).clear()]
     with duckdb.connect() as con:
-        con.register("extract_frame", raw.to_arrow())
+        con.register("extract_frame", arrow_of(raw))
         con.execute("create table extract as select * from extract_frame")
         con.unregister("extract_frame")
         expectations = validate_table(
@@ -282,7 +283,7 @@ def validate_table(
         accept(transform(empty) if transform is not None else empty)
 
     def extract_rows(ords: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-        con.register("_candidate_rows", ords.to_arrow())
+        con.register("_candidate_rows", arrow_of(ords))
         try:
             found = con.execute(
                 f"select {_quoted_names([*contract.column_names, *KEY])} from \"{table}\" "
@@ -314,7 +315,7 @@ def check_accepted(
     """Re-run the compiled suite on an accepted, typed table held in memory (see `check_table`)."""
     frame = _with_source_columns(accepted, contract)
     with duckdb.connect() as con:
-        con.register("accepted_frame", frame.to_arrow())
+        con.register("accepted_frame", arrow_of(frame))
         con.execute("create table accepted as select * from accepted_frame")
         con.unregister("accepted_frame")
         return check_table(
@@ -373,7 +374,7 @@ def check_table(
         outcome.replay(tally, None)
 
     def stored_rows(ords: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-        con.register("_candidate_rows", ords.to_arrow())
+        con.register("_candidate_rows", arrow_of(ords))
         try:
             found = con.execute(
                 f'select {select} from "{table}" where rowid in (select _ord from _candidate_rows) order by rowid'
@@ -625,7 +626,7 @@ class _UniqueKeys:
         """Remember a chunk's key hashes (from `hashes`) in a temporary table for `judge`."""
         if hashes is None:
             return
-        con.register("_key_hashes", hashes.to_arrow())
+        con.register("_key_hashes", arrow_of(hashes))
         try:
             if not self.created:
                 con.execute("create or replace temp table _unique_keys as select * from _key_hashes limit 0")
