@@ -231,16 +231,25 @@ def step_seconds(windows: dict[str, tuple[float, float | None]], now: float) -> 
     }
 
 
+# Where step_peaks puts the samples taken while no step ran.
+OUTSIDE_STEPS = "(outside the steps)"
+
+
 def step_peaks(windows: dict[str, tuple[float, float | None]], measured: Measured) -> dict[str, float]:
     """The process tree's largest sampled memory (MB) while each step ran. Steps run one after another, so
     this places the refresh's peak in the step that made it; a step shorter than the 0.2 s sampling interval
-    may have no sample and is left out."""
+    may have no sample and is left out. Samples taken while no step ran (before the first, between two, after
+    the last) are listed together under OUTSIDE_STEPS, so a peak there is not lost."""
     end_of_run = measured.timeline[-1][0] if measured.timeline else 0.0
+    spans = [(start, end if end is not None else end_of_run) for start, end in windows.values()]
     peaks = {}
-    for step, (start, end) in windows.items():
-        inside = [mb for at, mb in measured.timeline if start <= at <= (end if end is not None else end_of_run)]
+    for step, (start, end) in zip(windows, spans, strict=True):
+        inside = [mb for at, mb in measured.timeline if start <= at <= end]
         if inside:
             peaks[step] = max(inside)
+    outside = [mb for at, mb in measured.timeline if not any(start <= at <= end for start, end in spans)]
+    if outside and windows:
+        peaks[OUTSIDE_STEPS] = max(outside)
     return peaks
 
 
