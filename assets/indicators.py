@@ -67,8 +67,7 @@ def indicator_values(context: AssetExecutionContext, config: IndicatorRefreshCon
         merged = computed.drop("area_name", "area_type").join(areas, on="area_code", how="left").select(columns)
         del computed  # a national table is millions of rows: no more copies of it are held than needed
         if not plan.full:
-            merged = keep_unchanged(read_table(con, COMPUTED_VALUES), merged, plan, catalogue, coverage,
-                                    read_table(con, "periods"))
+            merged = keep_unchanged(con, merged, plan, catalogue, coverage, read_table(con, "periods"))
         merged = merged.sort(*VALUE_ORDER)
         # Disclosure control runs over the whole table on every refresh, however few periods were
         # recomputed: secondary suppression looks across localities and months, so it cannot be applied

@@ -22,6 +22,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from oba_pipeline.arrow import arrow_of
 from oba_pipeline.catalogue import Catalogue
 from oba_pipeline.indicators.engine import SQL_DIR, Coverage, covered_periods
 
@@ -177,9 +178,11 @@ def _overlaps(first: date | None, last: date | None) -> pl.Expr:
     return expression
 
 
-def keep_unchanged(previous: pl.DataFrame, fresh: pl.DataFrame, plan: RefreshPlan, catalogue: Catalogue,
+def keep_unchanged(con: duckdb.DuckDBPyConnection, fresh: pl.DataFrame, plan: RefreshPlan, catalogue: Catalogue,
                    coverage: dict[str, Coverage], periods: pl.DataFrame) -> pl.DataFrame:
-    """Last refresh's values for the periods not recomputed, still covered, beside the fresh ones."""
+    """Last refresh's values (COMPUTED_VALUES on `con`) for the periods not recomputed, still covered, beside
+    the fresh ones. The rows kept are chosen in DuckDB, so last night's whole table is never read into memory
+    beside the fresh values (at national scale it is millions of rows)."""
     if plan.full:
         return fresh
     valid = []
@@ -190,8 +193,17 @@ def keep_unchanged(previous: pl.DataFrame, fresh: pl.DataFrame, plan: RefreshPla
         grid = pl.concat([covered_periods(periods, t, source_coverage) for t in indicator.periods])
         valid.append(grid.select("period_type", "period_start").with_columns(indicator_id=pl.lit(indicator.id)))
     keys = ["indicator_id", "period_type", "period_start"]
-    still_valid = pl.concat(valid) if valid else pl.DataFrame(schema={k: previous.schema[k] for k in keys})
+    schema = pl.Schema({"indicator_id": pl.Utf8(), "period_type": pl.Utf8(), "period_start": pl.Date()})
+    still_valid = pl.concat([v.select(keys) for v in valid]) if valid else pl.DataFrame(schema=schema)
     recomputed = plan.recomputed().select(keys)
-    kept = (previous.join(still_valid.select(keys), on=keys, how="semi")
-            .join(recomputed, on=keys, how="anti"))
+    con.register("_still_valid", arrow_of(still_valid.cast(schema)))
+    con.register("_recomputed", arrow_of(recomputed.cast(schema)))
+    try:
+        kept = con.execute(
+            f"select * from {COMPUTED_VALUES} semi join _still_valid using ({', '.join(keys)}) "
+            f"anti join _recomputed using ({', '.join(keys)})").pl()
+    finally:
+        con.unregister("_still_valid")
+        con.unregister("_recomputed")
     return pl.concat([kept.select(fresh.columns).cast(fresh.schema), fresh])  # type: ignore[arg-type]
+
