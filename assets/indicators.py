@@ -7,10 +7,9 @@ import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 from dagster_duckdb import DuckDBResource
-from duckdb import DuckDBPyConnection
 
 from assets.marts import MARTS
-from assets.tables import read_table, replace_tables
+from assets.tables import read_table, replace_tables, row_count
 from oba_pipeline.catalogue import load_catalogue
 from oba_pipeline.disclosure import apply_disclosure_control, load_profiles
 from oba_pipeline.indicators.engine import Coverage, compute_indicator_values
@@ -26,10 +25,6 @@ from oba_pipeline.orchestration.partitions import (
 # The order of the indicator tables' rows.
 VALUE_ORDER = ("indicator_id", "area_type", "area_code", "period_type", "period_start")
 
-
-def _count(con: DuckDBPyConnection, table: str) -> int:
-    counted = con.execute(f'select count(*) from "{table}"').fetchone()
-    return int(counted[0]) if counted else 0
 
 
 class IndicatorRefreshConfig(dg.Config):
@@ -86,7 +81,7 @@ def indicator_values(context: AssetExecutionContext, config: IndicatorRefreshCon
         by_status = dict(con.execute("select status, count(*) from indicator_values group by status "
                                      "order by status").fetchall())
         present = {row[0] for row in con.execute("select distinct indicator_id from indicator_values").fetchall()}
-        public_rows = _count(con, "indicator_values_public")
+        public_rows = row_count(con, "indicator_values_public")
         preview = con.execute(
             "select * from indicator_values where period_type = 'reporting_year' order by "
             + ", ".join(f"{column} desc" for column in VALUE_ORDER) + " limit 10").pl().reverse()

@@ -5,6 +5,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.sql_files import read_sql
+from assets.tables import row_count
 
 # mart name -> (what it means to the partnership, upstream assets)
 MARTS: dict[str, tuple[str, list[str]]] = {
@@ -35,8 +36,8 @@ def build_mart(name: str, description: str, deps: list[str]) -> dg.AssetsDefinit
     def mart(duckdb: DuckDBResource) -> dg.MaterializeResult:
         with duckdb.get_connection() as con:
             con.execute(f"create or replace table {name} as {read_sql(name)}")
-            rows = con.execute(f"select count(*) from {name}").fetchone()
-        return dg.MaterializeResult(metadata={"rows": rows[0] if rows else 0})
+            rows = row_count(con, name)
+        return dg.MaterializeResult(metadata={"rows": rows})
 
     return mart
 

@@ -25,7 +25,7 @@ import polars as pl
 from dagster import AssetExecutionContext
 from dagster_duckdb import DuckDBResource
 
-from assets.tables import append_rows, registered, replace_rows, swap_in
+from assets.tables import append_rows, registered, replace_rows, row_count, swap_in
 from oba_pipeline.contracts.contract import Contract, load_contract
 from oba_pipeline.contracts.report import write_report
 from oba_pipeline.contracts.validate import ValidationSummary, check_table, validate_table
@@ -196,8 +196,8 @@ def _stage(con: duckdb.DuckDBPyConnection, contract: Contract, key: bytes,
                                       workers=workers,
                                       # pseudonymised where each chunk is judged: with workers, in parallel too
                                       transform=partial(to_staged, contract, key=key))
-        rows_read = con.execute(f'select count(*) from "raw_{source}"').fetchone()[0]  # type: ignore[index]
-        rows_accepted = con.execute(f'select count(*) from "{scratch}"').fetchone()[0]  # type: ignore[index]
+        rows_read = row_count(con, f"raw_{source}")
+        rows_accepted = row_count(con, scratch)
         rejected_rows, problems = con.execute(
             'select count(distinct (file, "row")), count(*) from _rejected').fetchone()  # type: ignore[misc]
         first = [m for (m,) in con.execute('select message from _rejected order by file, "row", _order limit $n',

@@ -86,5 +86,11 @@ def append_rows(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, 
         con.execute(f'insert into "{name}" by name select * from incoming_frame')
 
 
+def row_count(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    """The rows of table `name` (a code constant, never user input)."""
+    counted = con.execute(f'select count(*) from "{name}"').fetchone()
+    return int(counted[0]) if counted else 0
+
+
 def read_table(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
     return con.execute(f'select * from "{name}"').pl()

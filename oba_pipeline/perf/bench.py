@@ -653,7 +653,7 @@ def largest_steps(steps: dict[str, float], count: int = 6) -> str:
 def _largest_process(mb: float | None) -> str:
     """The kernel's high-water mark of the largest single process (its resident set, shared pages counted in
     full, and a spike between two samples caught too). The reported peak is the larger of this and the
-    sampled tree, so this says when it was this that set it."""
+    sampled tree; shown beside the step peaks, it tells which of the two set it."""
     return "" if not mb else f"; largest single process (resident set, high-water mark) {mb / 1024:.2f} GB"
 
 
