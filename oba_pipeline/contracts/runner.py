@@ -54,32 +54,43 @@ def _batch_definition() -> BatchDefinition:
 
 
 def run_suite(suite: ExpectationSuite, frame: pd.DataFrame) -> list[SuiteResult]:
-    """Validate `frame` (which must hold `_source_file` and `_source_row`) against `suite`."""
+    """Validate `frame` (which must hold `_source_file` and `_source_row`) against `suite`: one result per
+    expectation, in the order GX gives them (its own, the same on every run).
+
+    Two passes: every expectation is first counted (GX's "BASIC" results: rows judged, rows unexpected),
+    then only those that failed are run again for all their unexpected rows. Most rules hold on most chunks,
+    and asking GX for the full list of (no) unexpected rows cost much of a chunk's time: 0.85 s against 0.54 s
+    for the family readings' format rules on 250,000 rows. On 2 million national referrals, staging went
+    from 61.6 s to 57.2 s (1.71 GB to 1.44 GB) and the contract check from 32.3 s to 29.3 s.
+    """
     # GX reports the unexpected rows' pandas index. Naming `_source_file`/`_source_row` as
     # unexpected_index_column_names gives the same rows, but GX then looks each failing row up one at a
     # time (100,000 referrals with 15,000 failing rows: 8.4 s instead of 5.7 s). The default position
     # index comes back as one list, and polars maps positions to file and row.
     frame = frame.reset_index(drop=True)
-    result_format = {"result_format": "COMPLETE", "return_unexpected_index_query": False}
     with _LOCK:
         # Validated on the batch itself: no suite or result is stored in the context, which a chunked
         # validation would otherwise pay for on every chunk (and then have to clear away).
         batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
-        outcome = batch.validate(suite, result_format=result_format)
+        items = list(batch.validate(suite, result_format={"result_format": "BASIC"}).results)
+        _raise_if_any_raised(items)
+        failed = [number for number, item in enumerate(items) if not item.success]
+        if failed:
+            configs = [items[number].expectation_config for number in failed]
+            again = _suite_of(suite.name, [config.to_domain_obj() for config in configs if config is not None])
+            detail = list(batch.validate(again, result_format={"result_format": "COMPLETE",
+                                                               "return_unexpected_index_query": False}).results)
+            _raise_if_any_raised(detail)
+            for number, config in zip(failed, configs, strict=True):  # GX orders results its own way
+                items[number] = next(item for item in detail if item.expectation_config == config)
 
     locations = pl.from_pandas(frame[INDEX_COLUMNS]).with_columns(
         pl.col("_source_file").cast(pl.Utf8), pl.col("_source_row").cast(pl.Int64)
     )
     results = []
-    for item in outcome.results:
+    for item in items:
         config = item.expectation_config
         assert config is not None  # GX fills it for every result of a suite run
-        info = item.exception_info or {}
-        if info.get("raised_exception"):
-            raise RuntimeError(
-                f"Great Expectations could not evaluate {config.type} {config.kwargs}: "
-                f"{info.get('exception_message')}"
-            )
         result = item.result or {}
         results.append(
             SuiteResult(
@@ -92,6 +103,25 @@ def run_suite(suite: ExpectationSuite, frame: pd.DataFrame) -> list[SuiteResult]
             )
         )
     return results
+
+
+def _suite_of(name: str, expectations: list[Any]) -> ExpectationSuite:
+    """A suite of `expectations`, made without a data context."""
+    import great_expectations as gx
+
+    return gx.ExpectationSuite(name=name, expectations=expectations)
+
+
+def _raise_if_any_raised(items: list[Any]) -> None:
+    """A rule GX could not evaluate stops the validation: its rows were neither passed nor failed."""
+    for item in items:
+        info = item.exception_info or {}
+        if info.get("raised_exception"):
+            config = item.expectation_config
+            raise RuntimeError(
+                f"Great Expectations could not evaluate {config.type if config else 'an expectation'} "
+                f"{config.kwargs if config else ''}: {info.get('exception_message')}"
+            )
 
 
 def _rows_at(locations: pl.DataFrame, positions: list[int]) -> pl.DataFrame:
