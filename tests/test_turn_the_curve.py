@@ -11,7 +11,7 @@ import pytest
 from oba_pipeline.catalogue import load_catalogue
 from oba_pipeline.turn_the_curve import build
 from oba_pipeline.turn_the_curve.build import build_tables
-from oba_pipeline.turn_the_curve.forecast import Baseline, NoBaseline, add_months, fit_baseline
+from oba_pipeline.turn_the_curve.forecast import Baseline, NoBaseline, WarmStart, add_months, fit_baseline
 from oba_pipeline.turn_the_curve.intervals import value_interval
 from oba_pipeline.turn_the_curve.records import (
     CycleRecord,
@@ -148,6 +148,26 @@ def test_percent_forecasts_stay_within_0_and_100() -> None:
     baseline = fit_baseline(months(30), values, period_type="month", cutoff=months(30)[-1], horizon=24, unit="percent")
     assert isinstance(baseline, Baseline)
     assert all(p.lower >= 0 and p.upper <= 100 for p in baseline.points)
+
+def test_a_fit_started_from_the_latest_fit_lands_on_the_same_baseline() -> None:
+    # The provisional baseline (a year less of the same run) starts from the latest forecast's parameters.
+    season = np.tile([0, 2, 4, -3, 1, 3, 0, -12, 1, 6, 7, 3], 5)
+    values = list(100 + season + np.arange(60) * 0.1 + noise(8, 60, 0.8))
+    warm = WarmStart()
+    latest = fit_baseline(months(60), values, period_type="month", cutoff=months(60)[-1], horizon=12, warm=warm)
+    assert isinstance(latest, Baseline) and warm.run_start == months(60)[0]
+    # Both candidates' parameters are kept: either may win on the shorter run.
+    assert {name: len(p) for name, p in warm.params.items()} == {"ets_damped": 5, "ets_damped_seasonal": 18}
+    cold = fit_baseline(months(60), values, period_type="month", cutoff=months(60)[47], horizon=12)
+    started = fit_baseline(months(60), values, period_type="month", cutoff=months(60)[47], horizon=12, warm=warm)
+    assert isinstance(cold, Baseline) and isinstance(started, Baseline) and started.method == cold.method
+    assert [p.forecast for p in started.points] == pytest.approx([p.forecast for p in cold.points], rel=1e-3)
+    # Parameters belong to their run's first period: a run that starts elsewhere starts from the usual guesses.
+    other = WarmStart(run_start=months(60)[1], params={"ets_damped": np.full(5, np.nan)})
+    assert fit_baseline(months(60), values, period_type="month", cutoff=months(60)[47], horizon=12,
+                        warm=other) == cold
+    assert other.run_start == months(60)[0]  # and leaves its own parameters for the next fit
+
 
 
 # --- intervals, scorecard, story -------------------------------------------------------------------------

@@ -21,7 +21,14 @@ import numpy as np
 import polars as pl
 
 from oba_pipeline.catalogue import Catalogue, Indicator
-from oba_pipeline.turn_the_curve.forecast import Baseline, NoBaseline, add_months, fit_baseline, step_months
+from oba_pipeline.turn_the_curve.forecast import (
+    Baseline,
+    NoBaseline,
+    WarmStart,
+    add_months,
+    fit_baseline,
+    step_months,
+)
 from oba_pipeline.turn_the_curve.intervals import value_interval
 from oba_pipeline.turn_the_curve.records import CycleRecord, Records, ScenarioRecord
 from oba_pipeline.turn_the_curve.scorecard import scorecard_row
@@ -238,11 +245,13 @@ def _series_tables(job: _Job, columns: dict[str, list]) -> tuple[list[dict], dic
     its verdict rows and scorecard row."""
     key, measure, series = job.key, job.measure, job.series
     last = series.periods[-1]
+    # The provisional baseline's fit starts where the latest forecast's ended: a year less of the same run.
+    warm = WarmStart()
     latest = fit_baseline(series.periods, series.values, period_type=key[2], cutoff=last,
-                          horizon=FORECAST_HORIZON[key[2]], unit=measure.unit)
+                          horizon=FORECAST_HORIZON[key[2]], unit=measure.unit, warm=warm)
     provisional = fit_baseline(series.periods, series.values, period_type=key[2],
                                cutoff=provisional_cutoff(last, key[2]), horizon=PROVISIONAL_WINDOW[key[2]],
-                               unit=measure.unit)
+                               unit=measure.unit, warm=warm)
     _forecast_columns(columns, key, "forecast", latest)
     _forecast_columns(columns, key, "provisional", provisional)
     k = SUSTAINED[key[2]]
