@@ -21,6 +21,18 @@ def test_pseudonymise_column_replaces_in_place() -> None:
     keys = result.get_column("child_key").to_list()
     assert keys[0] == keys[2] != keys[1]
     assert "C1" not in keys
+    assert keys == [pseudonym(load_key(), "child", value) for value in ["C1", "C2", "C1"]]
+
+
+def test_pseudonyms_stay_what_they_were_on_earlier_nights() -> None:
+    # HMAC-SHA-256 of "child:C1" under this key, truncated to 32 hex characters: a change of scheme would
+    # break every child's link to the referrals of earlier nights.
+    key = b"k" * 32
+    frame = pl.DataFrame({"child_id": ["C1", " C1 ", None]})
+    expected = "f9e64a12d3f943a0018508cefe7026bb"
+    assert pseudonym(key, "child", "C1") == expected
+    assert pseudonymise_column(frame, "child_id", "child_key", "child", key).get_column("child_key").to_list() == [
+        expected, expected, None]
 
 
 def test_missing_key_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
