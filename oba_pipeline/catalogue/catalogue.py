@@ -205,7 +205,8 @@ def _parse_calculation(raw: dict[str, Any], fail: Any) -> Calculation:
         raise fail("a stock calculation needs 'start' and 'end'")
     numerator = _parse_aggregate(raw.get("numerator"), "numerator", fail)
     denominator = _parse_aggregate(raw["denominator"], "denominator", fail) if "denominator" in raw else None
-    return Calculation(table=raw["table"], timing=timing, numerator=numerator, denominator=denominator,
+    kind: Literal["event", "stock"] = "event" if timing == "event" else "stock"  # one of the two, checked above
+    return Calculation(table=raw["table"], timing=kind, numerator=numerator, denominator=denominator,
                        scale=float(raw.get("scale", 1)), date=raw.get("date"), start=raw.get("start"),
                        end=raw.get("end"), lookback_months=int(raw.get("lookback_months", 0)))
 
