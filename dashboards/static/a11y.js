@@ -13,7 +13,8 @@
  * group of radio buttons (checkboxes for a multi-select).
  *
  * React only rewrites an attribute when its own value for it changes, so these repairs persist; the
- * observer re-applies them when a component re-renders (for example when a radio is selected).
+ * observer re-applies them when a component re-renders (for example when a radio is selected), at once:
+ * waiting for the next animation frame left a moment in which the page could be read unrepaired.
  */
 (function () {
   "use strict";
@@ -71,17 +72,12 @@
     repairDropdowns(document);
   }
 
-  var scheduled = false;
-  function scheduleRepair() {
-    // Batch a burst of React updates into one pass on the next frame.
-    if (scheduled) { return; }
-    scheduled = true;
-    window.requestAnimationFrame(function () { scheduled = false; repair(); });
-  }
-
   function start() {
     repair();
-    new MutationObserver(scheduleRepair).observe(document.body, {
+    // Repaired in the observer's own callback: it runs as soon as React's update has finished, before any
+    // other task (a screen reader's, a keypress's, a test's) can meet the page unrepaired. A repair changes
+    // only what differs, so the records of its own changes lead to one more pass that changes nothing.
+    new MutationObserver(repair).observe(document.body, {
       childList: true, subtree: true, attributes: true,
       attributeFilter: ["role", "aria-selected", "tabindex", "aria-labelledby", "aria-haspopup", "aria-controls"]
     });
