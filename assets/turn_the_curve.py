@@ -1,6 +1,7 @@
 """Turn the curve: baselines, verdicts, scorecard columns and the story behind each curve."""
 
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -60,7 +61,7 @@ def turn_the_curve_tables(context: AssetExecutionContext, oba: OBASettings,
     context.log.info(f"turn the curve: {len(records.cycles)} cycle(s), {len(records.scenarios)} scenario(s), "
                      f"{len(records.targets)} target(s); verdicts {counts}")
     for name, frame in frames.items():
-        metadata: dict[str, object] = {"rows": frame.height}
+        metadata: dict[str, Any] = {"rows": frame.height}
         if name == "turn_the_curve":
             metadata["verdicts"] = dg.MetadataValue.json(counts)
             metadata["cycles"] = len(records.cycles)

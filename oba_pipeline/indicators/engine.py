@@ -170,11 +170,11 @@ def compute_indicator_values(con: duckdb.DuckDBPyConnection, catalogue: Catalogu
         totals = totals.with_columns(
             area_code=pl.when(pl.col("is_authority")).then(pl.lit(authority)).otherwise(pl.col("locality")))
         _, names = aggregate_columns(indicators, first_type)
-        for (indicator, period_type, chosen), (numerator, denominator) in zip(members, names, strict=True):
-            ours = totals.filter(pl.col("period_type") == period_type) if shared else totals
+        for (indicator, member_type, chosen), (numerator, denominator) in zip(members, names, strict=True):
+            ours = totals.filter(pl.col("period_type") == member_type) if shared else totals
             ours = ours.select("period_start", "area_code", numerator=pl.col(numerator),
                                denominator=pl.col(denominator) if denominator else pl.lit(None, pl.Float64))
-            frames.append(_on_grid(indicator, period_type, ours, chosen, areas, population,
+            frames.append(_on_grid(indicator, member_type, ours, chosen, areas, population,
                                    coverage[indicator.source]))
     if not frames:
         return pl.DataFrame(schema=INDICATOR_VALUES_SCHEMA)

@@ -107,9 +107,9 @@ def coverage_of(dates: pl.Series, extract_date: date) -> Coverage | None:
     full = counts.filter(pl.col("count") >= COVERAGE_THRESHOLD * float(typical))  # type: ignore[arg-type]
     first_month = full.get_column(months.name).min()
     last_month = last_complete_month(extract_date)
-    if first_month is None or first_month > last_month:
+    if not isinstance(first_month, date) or first_month > last_month:  # none, when no month is full
         return None
-    return Coverage(first_month=first_month, last_month=last_month)  # type: ignore[arg-type]
+    return Coverage(first_month=first_month, last_month=last_month)
 
 
 def last_complete_month(extract_date: date) -> date:

@@ -90,23 +90,24 @@ def build_story(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, values: pl
             batches.setdefault((*batch_key(indicator), last), []).append(indicator)
     frames = []
     for key, indicators in batches.items():
-        last = key[-1]
+        after_to = key[-1]
+        assert isinstance(after_to, date)  # the batch key ends with the latest month (above)
         table = indicators[0].calculation.table
         dimensions = list(dict.fromkeys(d for i in indicators for d in story_dimensions(i, columns[table])))
-        after_from = add_months(last, -(WINDOW_MONTHS - 1))  # type: ignore[arg-type]
+        after_from = add_months(after_to, -(WINDOW_MONTHS - 1))
         before_from = add_months(after_from, -WINDOW_MONTHS)
         totals = con.execute(group_sql(indicators, dimensions), {
-            "before_from": before_from, "after_from": after_from, "after_to": last}).pl()
+            "before_from": before_from, "after_from": after_from, "after_to": after_to}).pl()
         _, names = aggregate_columns(indicators, "month")
         for indicator, (numerator, denominator) in zip(indicators, names, strict=True):
             rows = monthly.filter(pl.col("indicator_id") == indicator.id)
-            population = _population(rows, before_from, after_from, last) if _per_child(indicator) else None
+            population = _population(rows, before_from, after_from, after_to) if _per_child(indicator) else None
             for dimension in story_dimensions(indicator, columns[table]):
                 groups = totals.filter(pl.col("dimension") == dimension).select(
                     "window", "area_code", "group_value", numerator=pl.col(numerator),
                     denominator=pl.col(denominator) if denominator else pl.lit(None, pl.Float64))
                 frames.append(decompose(indicator, dimension, groups, population)
-                              .with_columns(before_from=pl.lit(before_from), after_to=pl.lit(last)))
+                              .with_columns(before_from=pl.lit(before_from), after_to=pl.lit(after_to)))
     if not frames:
         return pl.DataFrame(schema=STORY_SCHEMA)
     return (pl.concat(frames, how="diagonal_relaxed").select(list(STORY_SCHEMA))
