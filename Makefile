@@ -13,6 +13,7 @@ demo: $(STAMP)
 
 test: $(STAMP) browser postgres
 	$(BIN)/ruff check oba_pipeline assets dashboards tests
+	$(BIN)/mypy oba_pipeline assets
 	$(BIN)/pytest -q
 
 setup: $(STAMP)
@@ -39,7 +40,7 @@ postgres:
 
 lint: $(STAMP)
 	$(BIN)/ruff check oba_pipeline assets dashboards tests
-	$(BIN)/mypy oba_pipeline
+	$(BIN)/mypy oba_pipeline assets
 
 clean:
 	rm -rf $(VENV) .oba-home .oba-demo
