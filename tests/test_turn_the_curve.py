@@ -149,6 +149,7 @@ def test_percent_forecasts_stay_within_0_and_100() -> None:
     assert isinstance(baseline, Baseline)
     assert all(p.lower >= 0 and p.upper <= 100 for p in baseline.points)
 
+
 def test_a_fit_started_from_the_latest_fit_lands_on_the_same_baseline() -> None:
     # The provisional baseline (a year less of the same run) starts from the latest forecast's parameters.
     season = np.tile([0, 2, 4, -3, 1, 3, 0, -12, 1, 6, 7, 3], 5)
@@ -167,7 +168,6 @@ def test_a_fit_started_from_the_latest_fit_lands_on_the_same_baseline() -> None:
     assert fit_baseline(months(60), values, period_type="month", cutoff=months(60)[47], horizon=12,
                         warm=other) == cold
     assert other.run_start == months(60)[0]  # and leaves its own parameters for the next fit
-
 
 
 # --- intervals, scorecard, story -------------------------------------------------------------------------

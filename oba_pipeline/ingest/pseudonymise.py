@@ -47,13 +47,12 @@ def load_key() -> bytes:
 
 def pseudonym(key: bytes, namespace: str, identifier: str) -> str:
     """HMAC-SHA-256 of `namespace:identifier`, as 32 hex characters."""
-    message = f"{namespace}:{identifier.strip()}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+    return pseudonyms(key, namespace, [identifier])[0]
 
 
 def pseudonyms(key: bytes, namespace: str, identifiers: list[str]) -> list[str]:
     """`pseudonym` of each identifier. The key is prepared once and each value hashed on a copy of it:
-    1.2 microseconds a value instead of 2.0 (millions of ids a night at national scale)."""
+    1.2 microseconds a value instead of 2.0 for a new HMAC each (millions of ids a night at national scale)."""
     keyed = hmac.new(key, digestmod=hashlib.sha256)
     out = []
     for identifier in identifiers:
